@@ -1,0 +1,1 @@
+"""Retention analytics written once as Ibis expressions, run on DuckDB, PostgreSQL or Spark."""

@@ -1,0 +1,58 @@
+"""Acquisition cohorts × periods since acquisition.
+
+A customer's cohort is the period of their first purchase; period 0 is that
+period, so its retention is 100 % by construction. Revenue is net revenue
+(returns included) of the cohort's customers in each period.
+"""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from retentio.analytics.definitions import customer_purchases, revenue
+from retentio.analytics.engine import Backend, Tables
+
+UNIT = {"week": "W", "month": "M", "quarter": "Q"}
+
+
+def _index(g: str, start: ibis.Value, cohort: ibis.Value) -> ibis.Value:
+    if g == "week":
+        return ((start.epoch_seconds() - cohort.epoch_seconds()) / (7 * 86400)).round().cast("int64")
+    if g == "month":
+        return (start.year() * 12 + start.month() - (cohort.year() * 12 + cohort.month())).cast("int64")
+    return (start.year() * 4 + start.quarter() - (cohort.year() * 4 + cohort.quarter())).cast("int64")
+
+
+def _truncate(ts: ibis.Value, g: str) -> ibis.Value:
+    if g == "quarter":
+        # Not every backend truncates to quarters: build the quarter's first month.
+        month = ((ts.month() - 1) // 3) * 3 + 1
+        return ibis.date(ts.year(), month, 1).cast("timestamp")
+    return ts.truncate(UNIT[g])
+
+
+def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
+    p = customer_purchases(t.orders)
+    firsts = p.group_by("customer_id").aggregate(first=p.placed.min())
+    firsts = firsts.mutate(cohort=_truncate(firsts.first, granularity))
+    o = t.orders.filter(t.orders.customer_id.notnull())
+    o = o.mutate(rev=revenue(o), is_purchase=(o.status == "placed") & (o.net_total > 0))
+    j = o.join(firsts, "customer_id")
+    j = j.mutate(idx=_index(granularity, _truncate(j.placed, granularity), j.cohort))
+    cells = j.group_by(["cohort", "idx"]).aggregate(
+        customers=j.customer_id.nunique(where=j.is_purchase), revenue=j.rev.sum())
+    sizes = firsts.group_by("cohort").aggregate(cohort_size=firsts.count())
+    df = backend.execute(cells.join(sizes, "cohort"))
+    if df.empty:
+        return pd.DataFrame(columns=["cohort_start", "period_index", "cohort_size", "customers",
+                                     "retention_pct", "revenue", "cum_revenue_per_customer"])
+    df = df.rename(columns={"cohort": "cohort_start", "idx": "period_index"})
+    df["cohort_start"] = pd.to_datetime(df["cohort_start"]).dt.date
+    df = df.sort_values(["cohort_start", "period_index"]).reset_index(drop=True)
+    df["customers"] = df["customers"].fillna(0).astype(int)
+    df["revenue"] = df["revenue"].astype(float)
+    df["retention_pct"] = df["customers"] / df["cohort_size"] * 100
+    df["cum_revenue_per_customer"] = df.groupby("cohort_start")["revenue"].cumsum() / df["cohort_size"]
+    return df[["cohort_start", "period_index", "cohort_size", "customers", "retention_pct", "revenue",
+               "cum_revenue_per_customer"]]

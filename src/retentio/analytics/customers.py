@@ -1,0 +1,84 @@
+"""One row per customer: purchase history facts and RFM scores.
+
+RFM scores are 1–5 by percentile rank among purchasing customers (ties share
+a score, so the result does not depend on row order or engine): R on the time
+of the last purchase, F on the number of purchases, M on net revenue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+
+from retentio.analytics.definitions import customer_purchases, days_between, revenue
+from retentio.analytics.engine import Backend, Tables
+
+
+def _score(col: ibis.Value) -> ibis.Value:
+    pr = ibis.percent_rank().over(order_by=col)
+    return ibis.least(5, (pr * 5).floor().cast("int64") + 1)
+
+
+def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
+    p = customer_purchases(t.orders)
+    asc = ibis.window(group_by=p.customer_id, order_by=[p.placed, p.order_id])
+    desc = ibis.window(group_by=p.customer_id, order_by=[p.placed.desc(), p.order_id.desc()])
+    ranked = p.mutate(rn=ibis.row_number().over(asc), rd=ibis.row_number().over(desc))
+    facts = ranked.group_by("customer_id").aggregate(
+        first_purchase=ranked.placed.min(),
+        last_purchase=ranked.placed.max(),
+        second_purchase=ranked.placed.max(where=ranked.rn == 1),
+        previous_purchase=ranked.placed.max(where=ranked.rd == 1),
+        purchases=ranked.count(),
+        purchase_revenue=ranked.net_total.sum(),
+    )
+    o = t.orders.filter(t.orders.customer_id.notnull())
+    money = o.group_by("customer_id").aggregate(
+        revenue=revenue(o).sum(),
+        returns=((o.status != "placed") | (o.net_total < 0)).cast("int64").sum(),
+    )
+    facts = facts.left_join(money, "customer_id").select(facts, money.revenue, money.returns)
+    facts = facts.mutate(
+        days_to_second=days_between(facts.second_purchase, facts.first_purchase),
+        own_interval=ibis.ifelse(
+            facts.purchases >= 3,
+            days_between(facts.last_purchase, facts.first_purchase) / (facts.purchases - 1),
+            ibis.null("float64")),
+        r_score=_score(facts.last_purchase),
+        f_score=_score(facts.purchases),
+        m_score=_score(facts.revenue),
+    )
+    s = t.subscriptions
+    now = ibis.literal(as_of_local, type="timestamp")
+    running = (s.started <= now) & (s.ended.isnull() | (s.ended > now))
+    contracts = s.group_by("customer_id").aggregate(
+        contract_running=running.cast("int64").max(),
+        contract_cancelled=s.cancelled.notnull().cast("int64").max(),
+        contract_started=s.started.min(),
+        contract_ended=s.ended.max(),
+    )
+    # Contract-only customers (no purchase yet) get a row too.
+    return facts.outer_join(contracts, "customer_id").select(
+        customer_id=ibis.coalesce(facts.customer_id, contracts.customer_id),
+        **{c: facts[c] for c in facts.columns if c != "customer_id"},
+        **{c: contracts[c] for c in contracts.columns if c != "customer_id"},
+    )
+
+
+def load_facts(backend: Backend, t: Tables, as_of_local: dt.datetime) -> pd.DataFrame:
+    df = backend.execute(customer_facts(t, as_of_local))
+    for col in ("first_purchase", "last_purchase", "second_purchase", "previous_purchase",
+                "contract_started", "contract_ended"):
+        df[col] = pd.to_datetime(df[col])
+    for col in ("purchases", "returns", "contract_running", "contract_cancelled"):
+        df[col] = df[col].fillna(0).astype(int)
+    for col in ("revenue", "purchase_revenue"):
+        df[col] = df[col].fillna(0.0).astype(float)
+    # RFM applies to purchasing customers only.
+    no_purchase = df["purchases"] == 0
+    for col in ("r_score", "f_score", "m_score"):
+        df[col] = df[col].astype("Int64").mask(no_purchase)
+    df["recency_days"] = (as_of_local - df["last_purchase"]).dt.total_seconds() / 86400
+    return df.sort_values("customer_id").reset_index(drop=True)

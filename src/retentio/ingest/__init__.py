@@ -1,0 +1,1 @@
+"""Importing customers, orders and the rest from CSV, Parquet and Excel files."""

@@ -1,0 +1,249 @@
+"""``retentio refresh``: compute every stored result in one run.
+
+KPI series (week, month, quarter), cohort tables, per-customer scores and
+segments are computed by the analytics engine and written to the result
+tables with a run record; reports and the dashboard read those, never the raw
+orders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, func, select
+
+from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, window
+from retentio.analytics.definitions import boundaries
+from retentio.analytics.engine import Backend, Tables, make_backend
+from retentio.db.models import CohortResult, CustomerScore, KpiResult, Order, RefreshRun
+from retentio.db.session import session_scope
+from retentio.errors import RetentioError
+from retentio.ingest.writer import records, upsert
+from retentio.shop import ShopConfig, load_config
+
+GRANULARITIES = ("week", "month", "quarter")
+SECOND_PURCHASE_BINS = [0, 7, 14, 30, 60, 90, 180, 365, np.inf]
+
+
+@dataclass
+class Context:
+    """What one refresh works on: the loaded tables and the time frame."""
+
+    engine: Engine
+    backend: Backend
+    tables: Tables
+    cfg: ShopConfig
+    as_of_local: dt.datetime
+    as_of_utc: dt.datetime
+    first_local: dt.datetime
+    last_local: dt.datetime
+    window: window.WindowChoice
+    warnings: list[str] = field(default_factory=list)
+
+
+def data_range(engine: Engine) -> tuple[dt.datetime, dt.datetime]:
+    with session_scope(engine) as s:
+        lo, hi = s.execute(select(func.min(Order.placed_at), func.max(Order.placed_at))).one()
+    if lo is None:
+        raise RetentioError("no orders yet: import some with `retentio import orders FILE` (or run `retentio demo`)")
+    if isinstance(lo, str):  # func.min bypasses the column type on SQLite
+        lo, hi = (dt.datetime.fromisoformat(v).replace(tzinfo=dt.UTC) for v in (lo, hi))
+    return lo.replace(tzinfo=dt.UTC), hi.replace(tzinfo=dt.UTC)
+
+
+def local(ts: dt.datetime, tz: str) -> dt.datetime:
+    return ts.astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def resolve_as_of(as_of: dt.date | None, last_utc: dt.datetime, tz: str) -> tuple[dt.datetime, dt.datetime]:
+    """The end of the given day (default: the day of the newest order), local and UTC."""
+    day = as_of or local(last_utc, tz).date()
+    end_local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    return end_local, end_local.replace(tzinfo=zoneinfo.ZoneInfo(tz)).astimezone(dt.UTC)
+
+
+def open_context(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = "duckdb",
+                 active_window: int | None = None, backend: Backend | None = None) -> Context:
+    cfg = load_config(engine)
+    first_utc, last_utc = data_range(engine)
+    as_of_local, as_of_utc = resolve_as_of(as_of, last_utc, cfg.time_zone)
+    if as_of_utc <= first_utc:
+        raise RetentioError(f"--as-of {as_of} is before the first order ({first_utc.date()})")
+    backend = backend or make_backend(engine_name, engine)
+    tables = backend.load(engine, cfg.time_zone, as_of_utc - dt.timedelta(microseconds=1))
+    hist = backend.execute(window.gap_histogram(tables.orders))
+    choice = window.choose_window(hist, active_window, cfg.active_window_days)
+    ctx = Context(engine, backend, tables, cfg, as_of_local, as_of_utc,
+                  local(first_utc, cfg.time_zone), min(local(last_utc, cfg.time_zone), as_of_local), choice)
+    span = (ctx.as_of_local - ctx.first_local).total_seconds() / 86400
+    warning = window.span_warning(span, choice.days)
+    if warning:
+        ctx.warnings.append(warning)
+    return ctx
+
+
+def compute_kpis(ctx: Context, granularity: str, window_days: int) -> pd.DataFrame:
+    points = boundaries(ctx.first_local, ctx.as_of_local, granularity)
+    return kpis.kpi_series(ctx.backend, ctx.tables, points, window_days)
+
+
+def second_purchase_stats(facts: pd.DataFrame) -> dict[str, Any]:
+    buyers = facts[facts["purchases"] >= 1]
+    days = buyers["days_to_second"].dropna()
+    counts, _ = np.histogram(days, bins=SECOND_PURCHASE_BINS)
+    labels = ["0–7", "8–14", "15–30", "31–60", "61–90", "91–180", "181–365", ">365"]
+    return {
+        "customers": int(len(buyers)),
+        "with_second": int(len(days)),
+        "share_with_second": float(len(days) / len(buyers) * 100) if len(buyers) else None,
+        "median_days": float(days.median()) if len(days) else None,
+        "p25_days": float(days.quantile(0.25)) if len(days) else None,
+        "p75_days": float(days.quantile(0.75)) if len(days) else None,
+        "histogram": [{"bin": lab, "customers": int(c)} for lab, c in zip(labels, counts, strict=True)],
+    }
+
+
+def score_customers(ctx: Context) -> tuple[pd.DataFrame, dict[str, Any]]:
+    facts = customers.load_facts(ctx.backend, ctx.tables, ctx.as_of_local)
+    shop_interval = lifecycle.typical_interval(facts, ctx.window.days)
+    th = lifecycle.Thresholds(ctx.cfg.lifecycle_active, ctx.cfg.lifecycle_at_risk, ctx.cfg.lifecycle_inactive)
+    facts = pd.concat([facts, lifecycle.classify(facts, ctx.as_of_local, shop_interval, th)], axis=1)
+    facts["rfm_segment"] = segments.rfm_segment(facts["r_score"], facts["f_score"])
+    summary = {
+        "typical_interval_days": shop_interval,
+        "second_purchase": second_purchase_stats(facts),
+        "lifecycle": facts["lifecycle"].value_counts().reindex(lifecycle.STATUSES, fill_value=0).astype(int).to_dict(),
+        "recovery_tracks": facts["recovery_track"].value_counts().reindex(lifecycle.TRACKS, fill_value=0).astype(int).to_dict(),
+        "segments": [
+            {"segment": seg, "customers": int(g["customer_id"].count()), "revenue": float(g["revenue"].sum()),
+             "avg_recency_days": float(g["recency_days"].mean()), "avg_purchases": float(g["purchases"].mean())}
+            for seg, g in facts.groupby("rfm_segment", sort=False)
+        ],
+        "customers": int(len(facts)),
+        "purchasing_customers": int((facts["purchases"] > 0).sum()),
+        "revenue_customers": float(facts["revenue"].sum()),
+    }
+    order = {s: i for i, s in enumerate(segments.SEGMENT_ORDER)}
+    summary["segments"].sort(key=lambda s: order.get(s["segment"], 99))
+    return facts, summary
+
+
+def order_totals(ctx: Context) -> dict[str, Any]:
+    o = ctx.tables.orders
+    from retentio.analytics.definitions import purchases, revenue
+
+    p = purchases(o)
+    row = ctx.backend.execute(o.aggregate(
+        orders=o.count(), revenue=revenue(o).sum(),
+        guest_revenue=revenue(o).sum(where=o.customer_id.isnull()),
+        returns=((o.status != "placed") | (o.net_total < 0)).cast("int64").sum(),
+    )).iloc[0]
+    n_p = ctx.backend.execute(p.aggregate(n=p.count())).iloc[0]["n"]
+    return {"orders": int(row["orders"]), "purchases": int(n_p), "revenue": float(row["revenue"] or 0),
+            "guest_revenue": float(row["guest_revenue"] or 0), "returns_and_cancellations": int(row["returns"] or 0)}
+
+
+def _utc(series: pd.Series, tz: str) -> pd.Series:
+    s = pd.to_datetime(series)
+    return s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def store_scores(conn, run_id: int, facts: pd.DataFrame, tz: str) -> None:
+    df = pd.DataFrame({
+        "run_id": run_id, "customer_id": facts["customer_id"].astype("int64"),
+        "first_purchase_at": _utc(facts["first_purchase"], tz), "last_purchase_at": _utc(facts["last_purchase"], tz),
+        "purchases": facts["purchases"], "revenue": facts["revenue"].round(2), "recency_days": facts["recency_days"],
+        "r_score": facts["r_score"], "f_score": facts["f_score"], "m_score": facts["m_score"],
+        "rfm_segment": facts["rfm_segment"], "lifecycle": facts["lifecycle"], "recovery_track": facts["recovery_track"],
+        "expected_interval_days": facts["expected_interval_days"], "interval_source": facts["interval_source"],
+        "days_to_second_purchase": facts["days_to_second"],
+    })
+    rows = records(df)
+    for i in range(0, len(rows), 50_000):
+        conn.execute(CustomerScore.__table__.insert(), rows[i : i + 50_000])
+
+
+def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.DataFrame) -> None:
+    if df.empty:
+        return
+    out = df.assign(run_id=run_id, granularity=granularity, active_window_days=window_days)
+    cols = [c.name for c in KpiResult.__table__.columns if c.name != "id"]
+    conn.execute(KpiResult.__table__.insert(), records(out[cols]))
+
+
+def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = "duckdb",
+            active_window: int | None = None, backend: Backend | None = None,
+            progress=None) -> RefreshRun:
+    started = time.perf_counter()
+    step = progress or (lambda _msg: None)
+    with session_scope(engine) as s:
+        run = RefreshRun(started_at=dt.datetime.now(dt.UTC), as_of=dt.datetime.now(dt.UTC),
+                         engine=engine_name, time_zone="UTC", status="running")
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    try:
+        step("load")
+        ctx = open_context(engine, as_of=as_of, engine_name=engine_name, active_window=active_window,
+                           backend=backend)
+        timings: dict[str, float] = {"load": time.perf_counter() - started}
+        step("kpis")
+        t0 = time.perf_counter()
+        kpi = {g: compute_kpis(ctx, g, ctx.window.days) for g in GRANULARITIES}
+        step("cohorts")
+        coh = {g: cohorts.cohort_table(ctx.backend, ctx.tables, g) for g in GRANULARITIES}
+        step("customers")
+        facts, summary = score_customers(ctx)
+        summary["orders"] = order_totals(ctx)
+        timings["compute"] = time.perf_counter() - t0
+        step("store")
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            for g, df in kpi.items():
+                store_kpis(conn, run_id, g, ctx.window.days, df)
+            for g, df in coh.items():
+                if not df.empty:
+                    conn.execute(CohortResult.__table__.insert(), records(df.assign(run_id=run_id, granularity=g)))
+            store_scores(conn, run_id, facts, ctx.cfg.time_zone)
+            # Older runs' detail rows are superseded; their run records stay as history.
+            for model in (KpiResult, CohortResult, CustomerScore):
+                conn.execute(delete(model).where(model.run_id != run_id))
+        timings["store"] = time.perf_counter() - t0
+        summary["timings_s"] = timings
+        summary["window"] = {"days": ctx.window.days, "source": ctx.window.source, "gaps": ctx.window.gaps_observed}
+        with session_scope(engine) as s:
+            run = s.get(RefreshRun, run_id)
+            run.finished_at = dt.datetime.now(dt.UTC)
+            run.status = "ok"
+            run.as_of = ctx.as_of_utc
+            run.time_zone = ctx.cfg.time_zone
+            run.data_from = ctx.first_local.replace(tzinfo=zoneinfo.ZoneInfo(ctx.cfg.time_zone)).astimezone(dt.UTC)
+            run.data_to = ctx.last_local.replace(tzinfo=zoneinfo.ZoneInfo(ctx.cfg.time_zone)).astimezone(dt.UTC)
+            run.duration_s = time.perf_counter() - started
+            run.active_window_days = ctx.window.days
+            run.active_window_source = ctx.window.source
+            run.row_counts = {"orders": summary["orders"]["orders"], "customers": summary["customers"],
+                              **{f"kpi_{g}": len(df) for g, df in kpi.items()},
+                              **{f"cohort_{g}": len(df) for g, df in coh.items()}}
+            run.summary = summary
+            run.warnings = ctx.warnings
+        return run
+    except Exception as exc:
+        with session_scope(engine) as s:
+            run = s.get(RefreshRun, run_id)
+            run.status = "failed"
+            run.error = f"{type(exc).__name__}: {exc}"[:2000]
+            run.finished_at = dt.datetime.now(dt.UTC)
+        raise
+    finally:
+        if backend is None and "ctx" in locals():
+            ctx.backend.close()
+
+
+__all__ = ["GRANULARITIES", "Context", "compute_kpis", "open_context", "refresh", "upsert"]

@@ -1,0 +1,80 @@
+"""Operational knobs stored in the database and editable at run time.
+
+``retentio config set time_zone Europe/Berlin`` changes them without a restart;
+bootstrap values (database URL, secret key) are in :mod:`retentio.settings`.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from retentio.db.models import ShopSetting
+from retentio.db.session import session_scope
+from retentio.errors import ConfigError
+
+
+@dataclass
+class ShopConfig:
+    name: str = "Shop"
+    time_zone: str = "UTC"
+    currency: str = "EUR"
+    locale: str = "de_DE"
+    active_window_days: int | None = None  # None: derived from the repurchase cycle
+    lifecycle_active: float = 1.5
+    lifecycle_at_risk: float = 2.5
+    lifecycle_inactive: float = 4.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _coerce(key: str, value: Any) -> Any:
+    types = {f.name: f.type for f in fields(ShopConfig)}
+    if key not in types:
+        raise ConfigError(f"unknown setting {key!r}; settings: {', '.join(types)}")
+    if value in (None, "", "auto", "none") and key == "active_window_days":
+        return None
+    try:
+        if key == "active_window_days":
+            value = int(value)
+            if not 1 <= value <= 3650:
+                raise ValueError
+        elif key.startswith("lifecycle_"):
+            value = float(value)
+            if value <= 0:
+                raise ValueError
+        elif key == "time_zone":
+            zoneinfo.ZoneInfo(str(value))
+        elif key == "currency" and not (isinstance(value, str) and len(value) == 3):
+            raise ValueError
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConfigError(f"invalid value {value!r} for {key}") from None
+    return value.upper() if key == "currency" else value
+
+
+def load_config(engine: Engine) -> ShopConfig:
+    with session_scope(engine) as s:
+        stored = {row.key: row.value for row in s.scalars(select(ShopSetting))}
+    cfg = ShopConfig()
+    for key, value in stored.items():
+        if hasattr(cfg, key):
+            setattr(cfg, key, value)
+    th = (cfg.lifecycle_active, cfg.lifecycle_at_risk, cfg.lifecycle_inactive)
+    if not th[0] < th[1] < th[2]:
+        raise ConfigError(f"lifecycle thresholds must increase (active < at_risk < inactive), got {th}")
+    return cfg
+
+
+def set_config(engine: Engine, key: str, value: Any) -> Any:
+    value = _coerce(key, value)
+    with session_scope(engine) as s:
+        row = s.get(ShopSetting, key)
+        if row is None:
+            s.add(ShopSetting(key=key, value=value))
+        else:
+            row.value = value
+    return value
