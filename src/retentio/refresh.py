@@ -149,6 +149,11 @@ def order_totals(ctx: Context) -> dict[str, Any]:
             "guest_revenue": float(row["guest_revenue"] or 0), "returns_and_cancellations": int(row["returns"] or 0)}
 
 
+def currencies(engine: Engine) -> list[str]:
+    with session_scope(engine) as s:
+        return [c for (c,) in s.execute(select(Order.currency).distinct().order_by(Order.currency))]
+
+
 def _utc(series: pd.Series, tz: str) -> pd.Series:
     s = pd.to_datetime(series)
     return s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
@@ -201,6 +206,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         step("customers")
         facts, summary = score_customers(ctx)
         summary["orders"] = order_totals(ctx)
+        summary["currencies"] = currencies(engine)
         timings["compute"] = time.perf_counter() - t0
         step("store")
         t0 = time.perf_counter()

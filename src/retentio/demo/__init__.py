@@ -1,0 +1,1 @@
+"""A realistic synthetic shop with known generating parameters."""

@@ -1,0 +1,109 @@
+"""`retentio demo`: generate, store, refresh, report."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from sqlalchemy import Engine
+
+from retentio.db.models import (
+    Consent, Customer, Event, Feedback, Order, OrderLine, Product, ServiceCase, ShopSetting, Subscription,
+)
+from retentio.db.session import get_engine
+from retentio.demo.generator import DemoData, generate, local_to_utc
+from retentio.ingest.writer import lookup_ids, records
+from retentio.refresh import refresh
+from retentio.shop import set_config
+
+console = Console(stderr=True)
+BATCH = 50_000
+
+
+def _insert(conn, model, frame: pd.DataFrame) -> None:
+    rows = records(frame)
+    for i in range(0, len(rows), BATCH):
+        conn.execute(model.__table__.insert(), rows[i : i + BATCH])
+
+
+def store(engine: Engine, d: DemoData) -> None:
+    with engine.begin() as conn:
+        _insert(conn, Customer, d.customers)
+        cid = lookup_ids(conn, Customer.__table__, "external_id", d.customers["external_id"])
+        by_index = d.customers["external_id"].map(cid).to_numpy()
+        _insert(conn, Product, d.products)
+        pid = lookup_ids(conn, Product.__table__, "sku", d.products["sku"])
+        o = d.orders
+        cust = pd.Series([int(by_index[c]) if c >= 0 else None for c in o["cust"]], dtype="Int64")
+        _insert(conn, Order, pd.DataFrame({
+            "external_id": o["external_id"], "customer_id": cust, "placed_at": o["placed_at"], "currency": "EUR",
+            "net_total": o["net_total"], "status": o["status"], "channel": o["channel"]}))
+        oid = lookup_ids(conn, Order.__table__, "external_id", o["external_id"])
+        ln = d.lines
+        _insert(conn, OrderLine, pd.DataFrame({
+            "order_id": o["external_id"].iloc[ln["order"]].map(oid).to_numpy(), "line_no": ln["line_no"],
+            "product_id": ln["sku"].map(pid), "sku": ln["sku"], "description": ln["description"],
+            "quantity": ln["quantity"].astype(float), "unit_price": ln["unit_price"], "net_amount": ln["net_amount"]}))
+        s = d.subscriptions
+        _insert(conn, Subscription, pd.DataFrame({
+            "external_id": s["external_id"], "customer_id": by_index[s["cust"]], "plan": s["plan"],
+            "started_at": local_to_utc(s["started"]), "ends_at": local_to_utc(s["ends"]),
+            "cancelled_at": local_to_utc(s["cancelled"]), "cancellation_reason": s["cancellation_reason"],
+            "monthly_amount": s["monthly_amount"]}))
+        f = d.feedback
+        _insert(conn, Feedback, pd.DataFrame({
+            "external_id": f["external_id"], "customer_id": by_index[f["cust"]], "score": f["score"],
+            "comment": f["comment"], "submitted_at": local_to_utc(f["local"]), "source": f["source"]}))
+        c = d.cases
+        _insert(conn, ServiceCase, pd.DataFrame({
+            "external_id": c["external_id"], "customer_id": by_index[c["cust"]], "opened_at": local_to_utc(c["opened"]),
+            "closed_at": local_to_utc(c["closed"]), "category": c["category"], "resolution": c["resolution"],
+            "satisfaction": c["satisfaction"]}))
+        e = d.events
+        _insert(conn, Event, pd.DataFrame({
+            "event_key": e["event_key"], "customer_id": by_index[e["cust"]], "type": e["type"],
+            "occurred_at": local_to_utc(e["local"]), "properties": None}))
+        k = d.consents
+        _insert(conn, Consent, pd.DataFrame({
+            "customer_id": k["customer"].map(cid), "channel": "email", "purpose": "marketing", "status": k["status"],
+            "source": "signup_form", "recorded_at": k["recorded_at"], "double_opt_in_at": k["double_opt_in_at"]}))
+        conn.execute(ShopSetting.__table__.insert(), [{"key": "demo_truth", "value": d.truth}])
+
+
+def run_demo(out: Path, *, n_customers: int = 20_000, seed: int = 42, lang: str = "de") -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "retentio-demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    with console.status("Demo-Shop wird erzeugt …" if lang == "de" else "Generating the demo shop …"):
+        data = generate(n_customers, seed)
+    engine = get_engine(f"sqlite:///{db.resolve()}")
+    for key, value in (("name", "Bohne & Blatt Rösterei"), ("time_zone", "Europe/Berlin"),
+                       ("currency", "EUR"), ("locale", "de_DE" if lang == "de" else "en_GB")):
+        set_config(engine, key, value)
+    with console.status("Daten werden gespeichert …" if lang == "de" else "Storing …"):
+        store(engine, data)
+    (out / "demo_truth.json").write_text(json.dumps(data.truth, indent=2), encoding="utf-8")
+    data.latent.to_csv(out / "demo_latent.csv", index=False)
+    with console.status("Auswertung …" if lang == "de" else "Refreshing …"):
+        run = refresh(engine)
+    from retentio.report.html import write_report
+
+    report = write_report(engine, out / "retentio-report.html", lang, "month")
+    secs = time.perf_counter() - t0
+    s = run.summary
+    if lang == "de":
+        console.print(f"[bold green]Demo fertig[/] in {secs:.0f} s: {s['customers']:,} Kunden, "
+                      f"{s['orders']['orders']:,} Bestellungen, Aktivitätsfenster {run.active_window_days} Tage.")
+        console.print(f"Datenbank: [bold]{db.resolve()}[/]\nBericht:   [bold]{report.resolve()}[/]")
+        console.print(f"Weiter: retentio --db {db} kpis  ·  segments  ·  cohorts  ·  customer K10001")
+    else:
+        console.print(f"[bold green]Demo ready[/] in {secs:.0f} s: {s['customers']:,} customers, "
+                      f"{s['orders']['orders']:,} orders, activity window {run.active_window_days} days.")
+        console.print(f"Database: [bold]{db.resolve()}[/]\nReport:   [bold]{report.resolve()}[/]")
+        console.print(f"Next: retentio --db {db} kpis  ·  segments  ·  cohorts  ·  customer K10001")
+    return report

@@ -1,0 +1,159 @@
+"""German and English texts, and locale-aware formatting through Babel.
+
+The catalogue is a plain dictionary: the product has two languages and a few
+hundred short labels, for which gettext's extraction and compilation tooling
+would add build steps without adding anything a test cannot check here
+(tests/test_i18n.py asserts that both languages have every key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from babel.dates import format_date as _fd
+from babel.dates import format_datetime as _fdt
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LANGS = ("de", "en")
+LOCALES = {"de": "de_DE", "en": "en_GB"}
+
+TEXT: dict[str, dict[str, str]] = {
+    "period_start": {"de": "Periode", "en": "Period"},
+    "s": {"de": "S (Beginn)", "en": "S (start)"},
+    "e": {"de": "E (Ende)", "en": "E (end)"},
+    "n": {"de": "N (neu)", "en": "N (new)"},
+    "retained": {"de": "gehalten", "en": "retained"},
+    "crr": {"de": "CRR", "en": "CRR"},
+    "retained_share": {"de": "Gehalten %", "en": "Retained %"},
+    "churn_rate": {"de": "Abwanderung %", "en": "Churn %"},
+    "repeat_purchase_rate": {"de": "Wiederkauf %", "en": "Repeat %"},
+    "purchases": {"de": "Käufe", "en": "Purchases"},
+    "purchasing_customers": {"de": "Käufer", "en": "Buyers"},
+    "purchase_frequency": {"de": "Kaufhäufigkeit", "en": "Frequency"},
+    "revenue": {"de": "Umsatz", "en": "Revenue"},
+    "aov": {"de": "Ø Bestellwert", "en": "AOV"},
+    "cohort_start": {"de": "Kohorte", "en": "Cohort"},
+    "cohort_size": {"de": "Größe", "en": "Size"},
+    "customers": {"de": "Kunden", "en": "Customers"},
+    "segment": {"de": "Segment", "en": "Segment"},
+    "share": {"de": "Anteil", "en": "Share"},
+    "avg_recency_days": {"de": "Ø Tage seit Kauf", "en": "Avg days since purchase"},
+    "avg_purchases": {"de": "Ø Käufe", "en": "Avg purchases"},
+    "kpi_title": {"de": "Kundenbindung je {period}", "en": "Retention by {period}"},
+    "cohort_title": {"de": "Kohorten ({period}) – {metric}", "en": "Cohorts ({period}) – {metric}"},
+    "segments_title": {"de": "RFM-Segmente", "en": "RFM segments"},
+    "lifecycle_title": {"de": "Lebenszyklus", "en": "Lifecycle"},
+    "window_note": {"de": "Aktivitätsfenster: {days} Tage ({source})",
+                    "en": "Activity window: {days} days ({source})"},
+    "src_call": {"de": "per Aufruf gesetzt", "en": "set for this call"},
+    "src_shop": {"de": "Shop-Einstellung", "en": "shop setting"},
+    "src_derived": {"de": "aus dem Wiederkaufzyklus abgeleitet", "en": "derived from the repurchase cycle"},
+    "src_fallback": {"de": "Standardwert, zu wenige Wiederkäufe", "en": "default, too few repeat purchases"},
+    "as_of": {"de": "Stand", "en": "As of"},
+    "week": {"de": "Woche", "en": "week"},
+    "month": {"de": "Monat", "en": "month"},
+    "quarter": {"de": "Quartal", "en": "quarter"},
+    "warmup": {"de": "Anlaufphase: weniger als ein Aktivitätsfenster Daten vor Periodenbeginn",
+               "en": "warm-up: less than one activity window of data before the period start"},
+    # lifecycle
+    "new": {"de": "Neu", "en": "New"},
+    "active": {"de": "Aktiv", "en": "Active"},
+    "reactivated": {"de": "Reaktiviert", "en": "Reactivated"},
+    "at_risk": {"de": "Gefährdet", "en": "At risk"},
+    "inactive": {"de": "Inaktiv", "en": "Inactive"},
+    "churned": {"de": "Abgewandert", "en": "Churned"},
+    "cancelled_contract": {"de": "Kündigung", "en": "Cancelled contract"},
+    "behavioural_churn": {"de": "Abwanderung (Verhalten)", "en": "Behavioural churn"},
+    "track_inactive": {"de": "Revitalisierung", "en": "Reactivation"},
+    # RFM segments
+    "champions": {"de": "Champions", "en": "Champions"},
+    "loyal": {"de": "Treue Kunden", "en": "Loyal"},
+    "potential_loyalist": {"de": "Potenziell treu", "en": "Potential Loyalist"},
+    "seg_new": {"de": "Neukunden", "en": "New"},
+    "promising": {"de": "Vielversprechend", "en": "Promising"},
+    "need_attention": {"de": "Brauchen Aufmerksamkeit", "en": "Need Attention"},
+    "about_to_sleep": {"de": "Kurz vor dem Einschlafen", "en": "About to Sleep"},
+    "seg_at_risk": {"de": "Gefährdet", "en": "At Risk"},
+    "cant_lose_them": {"de": "Nicht verlieren!", "en": "Can't Lose Them"},
+    "hibernating": {"de": "Winterschlaf", "en": "Hibernating"},
+    "lost": {"de": "Verloren", "en": "Lost"},
+    # profile
+    "profile": {"de": "Kundenprofil", "en": "Customer profile"},
+    "orders": {"de": "Bestellungen", "en": "Orders"},
+    "no_refresh": {"de": "Noch keine Auswertung: `retentio refresh` ausführen.",
+                   "en": "No results yet: run `retentio refresh`."},
+    "unknown_customer": {"de": "Kunde {id} nicht gefunden", "en": "Customer {id} not found"},
+}
+
+
+def resolve_lang(explicit: str | None = None, shop_locale: str | None = None) -> str:
+    for candidate in (explicit, os.environ.get("RETENTIO_LANG"), os.environ.get("LC_ALL"),
+                      os.environ.get("LANG"), shop_locale, "de"):
+        if candidate:
+            code = candidate.lower()[:2]
+            if code in LANGS:
+                return code
+    return "de"
+
+
+def t(key: str, lang: str, **kw) -> str:
+    entry = TEXT.get(key)
+    text = entry.get(lang, entry["en"]) if entry else key
+    return text.format(**kw) if kw else text
+
+
+def segment_label(seg: str | None, lang: str) -> str:
+    if not seg:
+        return "–"
+    key = {"new": "seg_new", "at_risk": "seg_at_risk"}.get(seg, seg)
+    return t(key, lang)
+
+
+def track_label(track: str | None, lang: str) -> str:
+    if not track:
+        return "–"
+    return t("track_inactive" if track == "inactive" else track, lang)
+
+
+class Fmt:
+    """Formatting bound to one language (and so one Babel locale)."""
+
+    def __init__(self, lang: str, currency: str = "EUR") -> None:
+        self.lang = lang
+        self.locale = LOCALES[lang]
+        self.currency = currency
+
+    def num(self, v, digits: int = 0) -> str:
+        if v is None or v != v:
+            return "–"
+        return format_decimal(v, format=f"#,##0.{'0' * digits}" if digits else "#,##0", locale=self.locale)
+
+    def pct(self, v, digits: int = 1) -> str:
+        if v is None or v != v:
+            return "–"
+        return format_percent(v / 100, format=f"#,##0.{'0' * digits} %" if self.lang == "de" else f"#,##0.{'0' * digits}%",
+                              locale=self.locale)
+
+    def money(self, v, currency: str | None = None) -> str:
+        if v is None or v != v:
+            return "–"
+        return format_currency(v, currency or self.currency, locale=self.locale)
+
+    def date(self, v: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
+        if v is None:
+            return "–"
+        return _fd(v, format=fmt, locale=self.locale)
+
+    def datetime(self, v: dt.datetime | None, tz: str | None = None) -> str:
+        if v is None:
+            return "–"
+        return _fdt(v, format="medium", tzinfo=tz, locale=self.locale)
+
+    def period(self, d: dt.date, granularity: str) -> str:
+        if granularity == "month":
+            return _fd(d, format="MMM yyyy", locale=self.locale)
+        if granularity == "quarter":
+            return f"Q{(d.month - 1) // 3 + 1} {d.year}"
+        iso = d.isocalendar()
+        return f"{'KW' if self.lang == 'de' else 'W'} {iso.week:02d}/{iso.year}"

@@ -1,0 +1,93 @@
+"""Reading stored results: what reports, the CLI and the dashboard show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, desc, select
+
+from retentio.db.models import CohortResult, CustomerScore, KpiResult, RefreshRun
+from retentio.db.session import session_scope
+from retentio.errors import RetentioError
+
+KPI_COLUMNS = ["period_start", "period_end", "s", "e", "n", "retained", "crr", "retained_share",
+               "churn_rate", "repeat_purchase_rate", "purchases", "purchasing_customers",
+               "purchase_frequency", "revenue", "aov"]
+
+
+def latest_run(engine: Engine, *, required: bool = True) -> RefreshRun | None:
+    with session_scope(engine) as s:
+        run = s.scalars(select(RefreshRun).where(RefreshRun.status == "ok")
+                        .order_by(desc(RefreshRun.id)).limit(1)).first()
+    if run is None and required:
+        raise RetentioError("no results yet: run `retentio refresh` first")
+    return run
+
+
+def _frame(engine: Engine, stmt) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(stmt)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def kpis(engine: Engine, granularity: str, window_days: int | None = None, *,
+         engine_name: str = "duckdb") -> tuple[pd.DataFrame, RefreshRun]:
+    """The stored KPI series; an unseen (period, window) pair is computed once and stored."""
+    run = latest_run(engine)
+    days = window_days or run.active_window_days
+    cols = [KpiResult.__table__.c[c] for c in KPI_COLUMNS]
+    stmt = select(*cols).where(KpiResult.run_id == run.id, KpiResult.granularity == granularity,
+                               KpiResult.active_window_days == days).order_by(KpiResult.period_start)
+    df = _frame(engine, stmt)
+    if df.empty:
+        from retentio.refresh import compute_kpis, open_context, store_kpis
+
+        as_of = _local(run.as_of, run.time_zone).date() - dt.timedelta(days=1)
+        ctx = open_context(engine, as_of=as_of, engine_name=engine_name, active_window=days)
+        try:
+            computed = compute_kpis(ctx, granularity, days)
+        finally:
+            ctx.backend.close()
+        with engine.begin() as conn:
+            store_kpis(conn, run.id, granularity, days, computed)
+        df = _frame(engine, stmt)
+    df.attrs["active_window_days"] = days
+    data_from = _local(run.data_from, run.time_zone).date() if run.data_from else None
+    df["warmup"] = [bool(data_from and (p - dt.timedelta(days=days)) < data_from) for p in df["period_start"]]
+    return df, run
+
+
+def cohorts(engine: Engine, granularity: str) -> tuple[pd.DataFrame, RefreshRun]:
+    run = latest_run(engine)
+    cols = [c for c in CohortResult.__table__.c if c.name not in ("id", "run_id", "granularity")]
+    df = _frame(engine, select(*cols).where(CohortResult.run_id == run.id, CohortResult.granularity == granularity)
+                .order_by(CohortResult.cohort_start, CohortResult.period_index))
+    return df, run
+
+
+def segment_summary(engine: Engine) -> tuple[list[dict[str, Any]], RefreshRun]:
+    run = latest_run(engine)
+    segs = run.summary.get("segments", [])
+    total = sum(s["customers"] for s in segs) or 1
+    revenue = sum(s["revenue"] for s in segs) or 1
+    out = [{**s, "share": s["customers"] / total * 100, "revenue_share": s["revenue"] / revenue * 100}
+           for s in segs]
+    return out, run
+
+
+def scores(engine: Engine, customer_id: int | None = None) -> pd.DataFrame:
+    run = latest_run(engine)
+    cols = [c for c in CustomerScore.__table__.c if c.name not in ("id", "run_id")]
+    stmt = select(*cols).where(CustomerScore.run_id == run.id)
+    if customer_id is not None:
+        stmt = stmt.where(CustomerScore.customer_id == customer_id)
+    return _frame(engine, stmt)
+
+
+def _local(ts: dt.datetime, tz: str) -> dt.datetime:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    return ts.astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None)
