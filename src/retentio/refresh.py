@@ -8,6 +8,8 @@ orders.
 
 from __future__ import annotations
 
+import ibis
+
 import datetime as dt
 import time
 import zoneinfo
@@ -142,11 +144,27 @@ def order_totals(ctx: Context) -> dict[str, Any]:
     row = ctx.backend.execute(o.aggregate(
         orders=o.count(), revenue=revenue(o).sum(),
         guest_revenue=revenue(o).sum(where=o.customer_id.isnull()),
-        returns=((o.status != "placed") | (o.net_total < 0)).cast("int64").sum(),
+        returns=ibis.ifelse((o.status != "placed") | (o.net_total < 0), 1, 0).sum(),
     )).iloc[0]
     n_p = ctx.backend.execute(p.aggregate(n=p.count())).iloc[0]["n"]
-    return {"orders": int(row["orders"]), "purchases": int(n_p), "revenue": float(row["revenue"] or 0),
-            "guest_revenue": float(row["guest_revenue"] or 0), "returns_and_cancellations": int(row["returns"] or 0)}
+    def num(v) -> float:
+        return 0.0 if v is None or v != v else float(v)
+
+    return {"orders": int(row["orders"]), "purchases": int(n_p), "revenue": num(row["revenue"]),
+            "guest_revenue": num(row["guest_revenue"]), "returns_and_cancellations": int(num(row["returns"]))}
+
+
+def json_safe(obj: Any) -> Any:
+    """NaN and numpy scalars out: PostgreSQL's JSONB rejects NaN, SQLite would keep it."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item"):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def currencies(engine: Engine) -> list[str]:
@@ -237,7 +255,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             run.row_counts = {"orders": summary["orders"]["orders"], "customers": summary["customers"],
                               **{f"kpi_{g}": len(df) for g, df in kpi.items()},
                               **{f"cohort_{g}": len(df) for g, df in coh.items()}}
-            run.summary = summary
+            run.summary = json_safe(summary)
             run.warnings = ctx.warnings
         return run
     except Exception as exc:

@@ -40,6 +40,8 @@ def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
     o = o.mutate(rev=revenue(o), is_purchase=(o.status == "placed") & (o.net_total > 0))
     j = o.join(firsts, "customer_id")
     j = j.mutate(idx=_index(granularity, _truncate(j.placed, granularity), j.cohort))
+    # Orders before the first purchase (a cancelled or zero-value order) precede acquisition.
+    j = j.filter(j.idx >= 0)
     cells = j.group_by(["cohort", "idx"]).aggregate(
         customers=j.customer_id.nunique(where=j.is_purchase), revenue=j.rev.sum())
     sizes = firsts.group_by("cohort").aggregate(cohort_size=firsts.count())

@@ -37,7 +37,7 @@ def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
     o = t.orders.filter(t.orders.customer_id.notnull())
     money = o.group_by("customer_id").aggregate(
         revenue=revenue(o).sum(),
-        returns=((o.status != "placed") | (o.net_total < 0)).cast("int64").sum(),
+        returns=ibis.ifelse((o.status != "placed") | (o.net_total < 0), 1, 0).sum(),
     )
     facts = facts.left_join(money, "customer_id").select(facts, money.revenue, money.returns)
     facts = facts.mutate(
@@ -54,8 +54,8 @@ def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
     now = ibis.literal(as_of_local, type="timestamp")
     running = (s.started <= now) & (s.ended.isnull() | (s.ended > now))
     contracts = s.group_by("customer_id").aggregate(
-        contract_running=running.cast("int64").max(),
-        contract_cancelled=s.cancelled.notnull().cast("int64").max(),
+        contract_running=ibis.ifelse(running, 1, 0).max(),
+        contract_cancelled=ibis.ifelse(s.cancelled.notnull(), 1, 0).max(),
         contract_started=s.started.min(),
         contract_ended=s.ended.max(),
     )

@@ -78,8 +78,8 @@ def kpi_series(backend: Backend, t: Tables, points: list[dt.datetime], window_da
     by_customer = is_purchase & j.customer_id.notnull()
     flows = backend.execute(j.group_by("i").aggregate(
         revenue=revenue(j).sum(),
-        purchases_all=is_purchase.cast("int64").sum(),
-        purchases=by_customer.cast("int64").sum(),
+        purchases_all=ibis.ifelse(is_purchase, 1, 0).sum(),
+        purchases=ibis.ifelse(by_customer, 1, 0).sum(),
         purchasing_customers=j.customer_id.nunique(where=by_customer),
     ))
 

@@ -132,6 +132,7 @@ def customer(ref: str = typer.Argument(..., help="Customer number (external id)"
         print(to_json(p))
         return
     c = p["customer"]
+    zone = c.get("time_zone") or load_config(state.engine()).time_zone
     name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x) or "–"
     console.print(f"[bold]{t('profile', lang)} {c['external_id']}[/] · {name} · {c.get('email') or '–'} · "
                   f"{c.get('country') or '–'} · {c.get('locale') or '–'}")
@@ -143,7 +144,7 @@ def customer(ref: str = typer.Argument(..., help="Customer number (external id)"
             f"{t('revenue', lang)}: {f.money(sc['revenue'])} · Ø {f.num(sc['expected_interval_days'])} d "
             f"({sc['interval_source']}) · {track_label(sc['recovery_track'], lang)}")
     emit([{**o, "lines": len(o["lines"])} for o in p["orders"][-15:]],
-         [("external_id", "#", None), ("placed_at", "Datum" if lang == "de" else "Date", lambda d: f.datetime(d)),
+         [("external_id", "#", None), ("placed_at", "Datum" if lang == "de" else "Date", lambda d: f.datetime(d, zone)),
           ("status", "Status", None), ("net_total", t("revenue", lang), f.money), ("lines", "Pos.", None)],
          "table", title=f"{t('orders', lang)} ({len(p['orders'])})")
     for key in ("subscriptions", "feedback", "cases"):

@@ -14,6 +14,7 @@ from retentio.db.models import (
     Consent, Customer, Event, Feedback, Order, OrderLine, Product, ServiceCase, ShopSetting, Subscription,
 )
 from retentio.db.session import get_engine
+from retentio.i18n import Fmt
 from retentio.demo.generator import DemoData, generate, local_to_utc
 from retentio.ingest.writer import lookup_ids, records
 from retentio.refresh import refresh
@@ -96,14 +97,15 @@ def run_demo(out: Path, *, n_customers: int = 20_000, seed: int = 42, lang: str 
     report = write_report(engine, out / "retentio-report.html", lang, "month")
     secs = time.perf_counter() - t0
     s = run.summary
+    f = Fmt(lang)
     if lang == "de":
-        console.print(f"[bold green]Demo fertig[/] in {secs:.0f} s: {s['customers']:,} Kunden, "
-                      f"{s['orders']['orders']:,} Bestellungen, Aktivitätsfenster {run.active_window_days} Tage.")
+        console.print(f"[bold green]Demo fertig[/] in {secs:.0f} s: {f.num(s['customers'])} Kunden, "
+                      f"{f.num(s['orders']['orders'])} Bestellungen, Aktivitätsfenster {run.active_window_days} Tage.")
         console.print(f"Datenbank: [bold]{db.resolve()}[/]\nBericht:   [bold]{report.resolve()}[/]")
         console.print(f"Weiter: retentio --db {db} kpis  ·  segments  ·  cohorts  ·  customer K10001")
     else:
-        console.print(f"[bold green]Demo ready[/] in {secs:.0f} s: {s['customers']:,} customers, "
-                      f"{s['orders']['orders']:,} orders, activity window {run.active_window_days} days.")
+        console.print(f"[bold green]Demo ready[/] in {secs:.0f} s: {f.num(s['customers'])} customers, "
+                      f"{f.num(s['orders']['orders'])} orders, activity window {run.active_window_days} days.")
         console.print(f"Database: [bold]{db.resolve()}[/]\nReport:   [bold]{report.resolve()}[/]")
         console.print(f"Next: retentio --db {db} kpis  ·  segments  ·  cohorts  ·  customer K10001")
     return report
