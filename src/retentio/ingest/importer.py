@@ -92,6 +92,7 @@ def run_import(
     state = ImportState(mapping, path.name, default_currency)
     started = dt.datetime.now(dt.UTC)
     fname = str(path)
+    required = mapping.required()
     for chunk in chunks:
         n = len(chunk.frame)
         summary.rows_read += n
@@ -105,7 +106,7 @@ def run_import(
             p = parse_field(frame[col], fields[name], popts)
             parsed[name] = p.values
             errs = p.errors.notna().to_numpy()
-            if fields[name].required or (name == "customer_id" and state.mapping.options.get("synthesize_order_id")):
+            if name in required:
                 missing = p.values.isna().to_numpy() & ~errs
                 for i in np.flatnonzero(missing):
                     summary.rejects.append(Reject(fname, int(lines[i]), col, f"missing value for required field {name}"))

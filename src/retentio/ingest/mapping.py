@@ -28,6 +28,15 @@ class Mapping:
     options: dict[str, Any] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)  # unmapped source columns
 
+    def required(self) -> set[str]:
+        """Fields that must have a value in every row of this file."""
+        req = {f.name for f in fields_for(self.kind) if f.required}
+        if self.kind == "orders":
+            if self.options.get("synthesize_order_id"):
+                req = (req - {"order_id"}) | {"customer_id"}
+            req |= {"quantity", "unit_price"} if self.line_level else {"total"}
+        return req
+
     @property
     def line_level(self) -> bool:
         return self.kind == "orders" and "total" not in self.columns and {

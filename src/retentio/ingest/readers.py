@@ -128,7 +128,7 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
         records = _whitespace_records(fh)
     else:
         reader = csv.reader(fh, delimiter=delimiter, strict=False)
-        records = ((reader.line_num, row) for row in reader)
+        records = _csv_records(reader)
     header_line = 0
     if opts.header:
         header = list(opts.header)
@@ -158,8 +158,10 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
                 if not row or not any(cell.strip() for cell in row):
                     continue  # blank line: no record
                 if len(row) != width:
-                    source.raw_rejects.append(RawReject(
-                        line, f"expected {width} fields, found {len(row)} (check quoting and the delimiter {delimiter!r})"))
+                    hint = f"check quoting and the delimiter {delimiter!r}"
+                    if any("\n" in c for c in row):
+                        hint = "a quote is not closed, so the record runs over several lines"
+                    source.raw_rejects.append(RawReject(line, f"expected {width} fields, found {len(row)} ({hint})"))
                     continue
                 if any(_SURROGATE.search(c) for c in row):
                     source.raw_rejects.append(RawReject(
@@ -178,6 +180,14 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
             yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), lines)
 
     return source, chunks()
+
+
+def _csv_records(reader) -> Iterator[tuple[int, list[str]]]:
+    """Records with the line they start on (a quoted field may span lines)."""
+    prev = 0
+    for row in reader:
+        yield prev + 1, row
+        prev = reader.line_num
 
 
 def _whitespace_records(fh: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:

@@ -65,7 +65,7 @@ KINDS: dict[str, list[Field]] = {
                        "invoicedate", "timestamp", "bestelldatum", "datum", "auftragsdatum")),
         Field("total", "money", aliases=("amount", "net_total", "order_total", "revenue", "value",
                                           "betrag", "summe", "gesamt", "umsatz", "nettobetrag")),
-        Field("currency", "str", max_len=3, aliases=("waehrung", "currency_code")),
+        Field("currency", "str", aliases=("waehrung", "currency_code")),
         Field("status", "enum", choices=STATUS, aliases=("order_status", "bestellstatus")),
         Field("channel", "enum", choices=CHANNEL, aliases=("sales_channel", "kanal", "vertriebskanal")),
         # Line-level files (one row per article) carry these instead of a total.
