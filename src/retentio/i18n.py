@@ -132,7 +132,7 @@ class Fmt:
     def pct(self, v, digits: int = 1) -> str:
         if v is None or v != v:
             return "–"
-        return format_percent(v / 100, format=f"#,##0.{'0' * digits} %" if self.lang == "de" else f"#,##0.{'0' * digits}%",
+        return format_percent(v / 100, format=f"#,##0.{'0' * digits}\u00a0%" if self.lang == "de" else f"#,##0.{'0' * digits}%",
                               locale=self.locale)
 
     def money(self, v, currency: str | None = None) -> str:

@@ -7,7 +7,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from retentio.db.models import (
-    Consent, Customer, Event, Feedback, Order, OrderLine, ServiceCase, Subscription,
+    Consent,
+    Customer,
+    Event,
+    Feedback,
+    Order,
+    OrderLine,
+    ServiceCase,
+    Subscription,
 )
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError

@@ -8,14 +8,13 @@ orders.
 
 from __future__ import annotations
 
-import ibis
-
 import datetime as dt
 import time
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, func, select
@@ -101,8 +100,8 @@ def second_purchase_stats(facts: pd.DataFrame) -> dict[str, Any]:
     counts, _ = np.histogram(days, bins=SECOND_PURCHASE_BINS)
     labels = ["0–7", "8–14", "15–30", "31–60", "61–90", "91–180", "181–365", ">365"]
     return {
-        "customers": int(len(buyers)),
-        "with_second": int(len(days)),
+        "customers": len(buyers),
+        "with_second": len(days),
         "share_with_second": float(len(days) / len(buyers) * 100) if len(buyers) else None,
         "median_days": float(days.median()) if len(days) else None,
         "p25_days": float(days.quantile(0.25)) if len(days) else None,
@@ -127,7 +126,7 @@ def score_customers(ctx: Context) -> tuple[pd.DataFrame, dict[str, Any]]:
              "avg_recency_days": float(g["recency_days"].mean()), "avg_purchases": float(g["purchases"].mean())}
             for seg, g in facts.groupby("rfm_segment", sort=False)
         ],
-        "customers": int(len(facts)),
+        "customers": len(facts),
         "purchasing_customers": int((facts["purchases"] > 0).sum()),
         "revenue_customers": float(facts["revenue"].sum()),
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from tests.helpers import kpi_rows, load_orders
 
 D = dt.date
@@ -106,8 +105,9 @@ def test_repeat_purchase_rate_is_cumulative(shop_db, tmp_path):
 
 
 def test_running_contract_keeps_a_customer_active(sqlite_engine, tmp_path):
-    from retentio.ingest.importer import run_import
     from tests.helpers import write_csv
+
+    from retentio.ingest.importer import run_import
 
     load_orders(sqlite_engine, tmp_path, [("1", "c1", "2024-01-05T10:00:00", "10")])
     subs = write_csv(tmp_path / "subs.csv", ["subscription_id", "customer_id", "started_at", "cancelled_at"],

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
+from tests.helpers import load_orders
 
 from retentio.analytics.definitions import boundaries
 from retentio.db.session import get_engine
 from retentio.refresh import refresh
 from retentio.results import cohorts, kpis
-from tests.helpers import load_orders
 
 START = dt.datetime(2024, 1, 1)
 
@@ -32,7 +33,7 @@ def reference(rows, window: int, as_of: dt.datetime):
     customers = {c for c, _ in purchases}
     first = {c: min(t for cc, t in purchases if cc == c) for c in customers}
     out = {}
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         s = {c for c in customers if active(c, a)}
         e = {c for c in customers if active(c, b)}
         n = {c for c in customers if a <= first[c] < b}

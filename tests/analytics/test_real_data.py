@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ def pandas_kpis(orders: pd.DataFrame, starts: list[pd.Timestamp]) -> pd.DataFram
         return set(buy.loc[(buy["placed"] > t - pd.Timedelta(days=W)) & (buy["placed"] <= t), "customer"])
 
     out = []
-    for a, b in zip(starts, starts[1:], strict=False):
+    for a, b in itertools.pairwise(starts):
         s, e = active(a), active(b)
         in_p = orders[(orders["placed"] >= a) & (orders["placed"] < b)]
         purchases_all = int(in_p["purchase"].sum())

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.helpers import write_csv
 
 from retentio.ingest.importer import run_import
-from tests.helpers import write_csv
 
 
 def count(engine, table: str) -> int:

@@ -125,10 +125,14 @@ class SparkBackend(Backend):
 
     def _view(self, frame: pd.DataFrame | pa.Table, prefix: str) -> ibis.Table:
         name = self._name(prefix)
-        if isinstance(frame, pa.Table):
-            frame = frame.to_pandas()
-        sdf = self.session.createDataFrame(frame) if len(frame) else self.session.createDataFrame(
-            frame, schema=_spark_schema(frame))
+        if isinstance(frame, pd.DataFrame):
+            frame = pa.Table.from_pandas(frame, preserve_index=False)
+        # An explicit schema keeps nullable integers (guest orders' customer_id)
+        # integer; inferred from pandas they would turn into doubles.
+        schema = _spark_schema(frame)
+        # Plain Python values (datetime, int, None): what Spark's verifier accepts.
+        rows = [tuple(r.values()) for r in frame.to_pylist()]
+        sdf = self.session.createDataFrame(rows, schema=schema)
         sdf.createOrReplaceTempView(name)
         return self.con.table(name)
 
@@ -140,9 +144,19 @@ class SparkBackend(Backend):
                       self._view(load_subscriptions(engine, tz, as_of_utc), "subs"))
 
 
-def _spark_schema(frame: pd.DataFrame) -> str:
-    kinds = {"i": "bigint", "f": "double", "M": "timestamp", "O": "string", "b": "boolean"}
-    return ", ".join(f"`{c}` {kinds.get(frame[c].dtype.kind, 'string')}" for c in frame.columns)
+def _spark_schema(table: pa.Table) -> str:
+    def kind(t: pa.DataType) -> str:
+        if pa.types.is_integer(t):
+            return "bigint"
+        if pa.types.is_floating(t):
+            return "double"
+        if pa.types.is_timestamp(t):
+            return "timestamp"
+        if pa.types.is_boolean(t):
+            return "boolean"
+        return "string"
+
+    return ", ".join(f"`{f.name}` {kind(f.type)}" for f in table.schema)
 
 
 _SPARK = None

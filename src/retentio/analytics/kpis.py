@@ -20,7 +20,10 @@ import numpy as np
 import pandas as pd
 
 from retentio.analytics.definitions import (
-    bounds_frame, customer_purchases, periods_frame, purchases, revenue,
+    bounds_frame,
+    customer_purchases,
+    periods_frame,
+    revenue,
 )
 from retentio.analytics.engine import Backend, Tables
 

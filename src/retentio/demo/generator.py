@@ -145,7 +145,8 @@ def _customers(rng, n, seed, acq_day, start) -> pd.DataFrame:
     first = [fde.first_name() if g else fen.first_name() for g in german]
     last = [fde.last_name() if g else fen.last_name() for g in german]
     domains = np.array(["example.de", "example.com", "example.org", "example.net"])
-    email = [f"{_ascii(f)}.{_ascii(l)}.{k}@{domains[k % 4]}".lower() for k, (f, l) in enumerate(zip(first, last, strict=True))]
+    email = [f"{_ascii(fn)}.{_ascii(ln)}.{k}@{domains[k % 4]}".lower()
+             for k, (fn, ln) in enumerate(zip(first, last, strict=True))]
     country_de = rng.choice(["DE", "AT", "CH"], size=n, p=[0.8, 0.12, 0.08])
     country_en = rng.choice(["GB", "IE", "US"], size=n, p=[0.7, 0.1, 0.2])
     country = np.where(german, country_de, country_en)

@@ -11,11 +11,20 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from retentio.db.models import (
-    Consent, Customer, Event, Feedback, Order, OrderLine, Product, ServiceCase, ShopSetting, Subscription,
+    Consent,
+    Customer,
+    Event,
+    Feedback,
+    Order,
+    OrderLine,
+    Product,
+    ServiceCase,
+    ShopSetting,
+    Subscription,
 )
 from retentio.db.session import get_engine
-from retentio.i18n import Fmt
 from retentio.demo.generator import DemoData, generate, local_to_utc
+from retentio.i18n import Fmt
 from retentio.ingest.writer import lookup_ids, records
 from retentio.refresh import refresh
 from retentio.shop import set_config

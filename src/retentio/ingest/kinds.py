@@ -19,8 +19,15 @@ from sqlalchemy import Connection
 from retentio.db.models import Customer, Event, Feedback, Order, ServiceCase, Subscription
 from retentio.ingest.mapping import Mapping
 from retentio.ingest.writer import (
-    CustomerIds, lookup_ids, recompute_totals, records, upsert, write_consents, write_lines,
-    write_orders, write_products,
+    CustomerIds,
+    lookup_ids,
+    recompute_totals,
+    records,
+    upsert,
+    write_consents,
+    write_lines,
+    write_orders,
+    write_products,
 )
 
 Refusal = tuple[int, str, str]
@@ -212,7 +219,7 @@ def prepare_customers(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st:
     if "email_consent" in good:
         consent = good[good["email_consent"].notna()]
         now = pd.Timestamp.now(tz="UTC")
-        recorded = consent["double_opt_in_at"] if "double_opt_in_at" in consent else None
+        recorded = consent.get("double_opt_in_at", None)
         write_consents(conn, pd.DataFrame({
             "customer_id": consent["customer_id"].map(ids).astype("int64"),
             "channel": "email", "purpose": "marketing",

@@ -135,10 +135,7 @@ def parse_datetime(raw: pd.Series, opts: ParseOptions, date_only: bool = False) 
             index=raw.index)
         errors = _error_series(raw.index, bad, reasons)
         return Parsed(ts, errors) if not date_only else Parsed(_to_date(ts, tz), errors)
-    if getattr(ts.dt, "tz", None) is None:
-        ts = _localise(ts.astype("datetime64[ns]"), tz)
-    else:
-        ts = ts.dt.tz_convert("UTC")
+    ts = _localise(ts.astype("datetime64[ns]"), tz) if getattr(ts.dt, "tz", None) is None else ts.dt.tz_convert("UTC")
     return Parsed(ts, errors) if not date_only else Parsed(_to_date(ts, tz), errors)
 
 

@@ -87,7 +87,7 @@ KINDS: dict[str, list[Field]] = {
         Field("unit_price", "money", True, aliases=("price", "einzelpreis", "preis")),
     ],
     "customers": [
-        Field("customer_id", "str", True, max_len=128, aliases=CUSTOMER_ID.aliases + ("id",)),
+        Field("customer_id", "str", True, max_len=128, aliases=(*CUSTOMER_ID.aliases, "id")),
         Field("email", "str", max_len=320, aliases=("e_mail", "mail", "email_address")),
         Field("first_name", "str", max_len=120, aliases=("firstname", "given_name", "vorname")),
         Field("last_name", "str", max_len=120, aliases=("lastname", "surname", "family_name", "nachname")),

@@ -136,5 +136,15 @@ def write_consents(conn: Connection, frame: pd.DataFrame) -> None:
            ["status", "source", "recorded_at", "double_opt_in_at"])
 
 
-__all__ = ["CustomerIds", "bindparam", "lookup_ids", "records", "recompute_totals", "upsert",
-           "write_consents", "write_lines", "write_orders", "write_products"]
+__all__ = [
+    "CustomerIds",
+    "bindparam",
+    "lookup_ids",
+    "recompute_totals",
+    "records",
+    "upsert",
+    "write_consents",
+    "write_lines",
+    "write_orders",
+    "write_products",
+]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-from retentio.i18n import Fmt  # noqa: E402
+from retentio.i18n import Fmt
 
 PALETTE = ["#1f6f8b", "#e07a5f", "#81b29a", "#f2cc8f", "#3d405b", "#99582a", "#6d597a"]
 plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
@@ -22,7 +23,9 @@ def _svg(fig) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg"):]
+    # The RDF metadata block only carries a timestamp and namespace URIs.
+    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
 
 
 def kpi_trend(labels: list[str], series: dict[str, list], f: Fmt) -> str:

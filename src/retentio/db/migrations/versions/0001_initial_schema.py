@@ -5,12 +5,12 @@ Revises:
 Create Date: 2026-11-25 17:56:44.665465
 """
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
-import sqlalchemy as sa
+
 import retentio.db.types
-from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
