@@ -1,0 +1,134 @@
+"""Import and refresh at scale, against a bare DuckDB group-by in the same process.
+
+    python benchmarks/bench_refresh.py --orders 1000000 --customers 100000
+    python benchmarks/bench_refresh.py --orders 10000000 --customers 1000000 --skip-import
+
+Writes a synthetic canonical orders CSV, imports it (SQLite), refreshes with
+DuckDB, and times the baseline: one DuckDB GROUP BY customer over the same
+Arrow table (count, min, max, sum), which is the floor for any per-customer
+aggregation. Prints a JSON line with the timings and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+OUT = Path(__file__).parent / "out"
+
+
+def make_orders(n: int, customers: int, seed: int = 1) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    cust = rng.integers(0, customers, n)
+    start = np.datetime64("2022-01-01T00:00:00")
+    secs = rng.integers(0, 3 * 365 * 86400, n)
+    total = np.round(rng.gamma(3.0, 15.0, n), 2)
+    status = np.where(rng.random(n) < 0.03, "cancelled", "placed")
+    return pa.table({
+        "order_id": pa.array(np.char.add("o", np.arange(n).astype(str))),
+        "customer_id": pa.array(np.char.add("c", cust.astype(str))),
+        "placed_at": pa.array(start + secs.astype("timedelta64[s]")),
+        "total": total, "status": status,
+    })
+
+
+def bulk_load(engine, table: pa.Table) -> None:
+    """Operational rows straight from Arrow (the refresh benchmark's fixture, not the import path)."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    cust_ids = np.unique(np.asarray(table["customer_id"]))
+    customers = pa.table({"id": np.arange(1, len(cust_ids) + 1), "external_id": cust_ids})
+    index = {c: i + 1 for i, c in enumerate(cust_ids.tolist())}
+    placed = table["placed_at"].cast(pa.timestamp("us"))
+    orders = pa.table({
+        "id": np.arange(1, table.num_rows + 1), "external_id": table["order_id"],
+        "customer_id": pa.array([index[c] for c in table["customer_id"].to_pylist()], pa.int64()),
+        "placed_at": pa.compute.strftime(placed, format="%Y-%m-%d %H:%M:%S"),
+        "currency": pa.array(["EUR"] * table.num_rows), "net_total": table["total"],
+        "status": table["status"], "channel": pa.array(["online"] * table.num_rows),
+    })
+    with adbc.connect(engine.url.database) as conn, conn.cursor() as cur:
+        cur.adbc_ingest("customers", customers, mode="append")
+        cur.adbc_ingest("orders", orders, mode="append")
+        conn.commit()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=1_000_000)
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--skip-import", action="store_true", help="load rows via Arrow instead of timing the importer")
+    args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    import duckdb
+
+    from retentio.analytics.sources import load_orders, load_subscriptions
+    from retentio.db.session import get_engine
+    from retentio.ingest.importer import run_import
+    from retentio.refresh import refresh
+
+    OUT.mkdir(exist_ok=True)
+    tag = f"{args.orders}"
+    db = OUT / f"bench-{tag}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    table = make_orders(args.orders, args.customers)
+    engine = get_engine(f"sqlite:///{db}")
+    result = {"orders": args.orders, "customers_param": args.customers, "machine": platform.machine(),
+              "cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__}
+    if args.skip_import:
+        t = time.perf_counter()
+        bulk_load(engine, table)
+        result["bulk_load_s"] = time.perf_counter() - t
+    else:
+        csv_path = OUT / f"orders-{tag}.csv"
+        pacsv.write_csv(table, csv_path)
+        t = time.perf_counter()
+        s = run_import(engine, "orders", csv_path, chunk_rows=100_000)
+        result["import_s"] = time.perf_counter() - t
+        result["import_rows_per_s"] = s.rows_read / result["import_s"]
+        assert s.rows_read == s.rows_imported + s.rows_rejected
+
+    t = time.perf_counter()
+    run = refresh(engine, active_window=90)
+    result["refresh_s"] = time.perf_counter() - t
+    result["refresh_parts_s"] = run.summary["timings_s"]
+    result["customers"] = run.summary["customers"]
+
+    # Baseline in the same process: the Arrow table the refresh reads, one bare group-by.
+    import datetime as dt
+
+    arrow = load_orders(engine, "UTC", dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+    con = duckdb.connect()
+    con.register("o", arrow)
+    t = time.perf_counter()
+    con.execute("SELECT customer_id, count(*), min(placed), max(placed), sum(net_total) FROM o "
+                "WHERE status = 'placed' AND net_total > 0 GROUP BY customer_id").arrow()
+    result["baseline_groupby_s"] = time.perf_counter() - t
+    # The comparable step of the refresh: the per-customer aggregation (Ibis on DuckDB).
+    from retentio.analytics.customers import customer_facts
+    from retentio.analytics.engine import DuckDBBackend, Tables
+
+    backend = DuckDBBackend()
+    tables = Tables(backend.register_arrow("orders", arrow), backend.register_arrow(
+        "subscriptions", load_subscriptions(engine, "UTC", dt.datetime(2100, 1, 1, tzinfo=dt.UTC))))
+    t = time.perf_counter()
+    facts = customer_facts(tables, dt.datetime(2100, 1, 1)).to_pyarrow()
+    result["customer_aggregation_s"] = time.perf_counter() - t
+    result["aggregation_vs_groupby"] = result["customer_aggregation_s"] / result["baseline_groupby_s"]
+    result["full_compute_vs_groupby"] = run.summary["timings_s"]["compute"] / result["baseline_groupby_s"]
+    assert facts.num_rows == result["customers"]
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
