@@ -140,6 +140,13 @@ class Fmt:
             return "–"
         return format_currency(v, currency or self.currency, locale=self.locale)
 
+    def money0(self, v, currency: str | None = None) -> str:
+        """Whole currency units, for headline figures."""
+        if v is None or v != v:
+            return "–"
+        pattern = "#,##0\u00a0¤" if self.lang == "de" else "¤#,##0"
+        return format_currency(v, currency or self.currency, format=pattern, currency_digits=False, locale=self.locale)
+
     def date(self, v: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
         if v is None:
             return "–"

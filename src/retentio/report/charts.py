@@ -33,7 +33,7 @@ def kpi_trend(labels: list[str], series: dict[str, list], f: Fmt) -> str:
     for (name, values), colour in zip(series.items(), PALETTE, strict=False):
         ax.plot(labels, values, marker="o", ms=3, lw=1.8, label=name, color=colour)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f.pct(v, 0)))
-    ax.legend(loc="lower left", ncols=4, frameon=False, fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4, frameon=False, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     _thin_labels(ax, labels)
     return _svg(fig)
@@ -84,5 +84,5 @@ def columns(labels: list[str], values: list[float], f: Fmt, colour: str = PALETT
 
 
 def _thin_labels(ax, labels: list[str]) -> None:
-    step = max(1, len(labels) // 12)
+    step = max(1, -(-len(labels) // 8))
     ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)], rotation=0)

@@ -108,7 +108,7 @@ def build_context(engine: Engine, lang: str, period: str) -> dict:
     last = kpi[steady].iloc[-1] if steady.any() else None
     cards = [
         (_l("customers", lang), f.num(s["purchasing_customers"])),
-        (_l("revenue", lang), f.money(s["orders"]["revenue"])),
+        (_l("revenue", lang), f.money0(s["orders"]["revenue"])),
         (_l("rpr", lang), f.pct(kpi["repeat_purchase_rate"].iloc[-1]) if len(kpi) else "–"),
         (_l("t2", lang), f"{f.num(sp['median_days'])} {_l('days', lang)}" if sp["median_days"] is not None else "–"),
         (_l("crr", lang), f.pct(last["crr"]) if last is not None else "–"),
