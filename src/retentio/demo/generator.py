@@ -71,7 +71,7 @@ def _acquisition_days(rng: np.random.Generator, n: int, days: int, start: dt.dat
     month = dates.month.to_numpy()
     season = np.where(month == 12, 2.2, np.where(month == 11, 1.6, 1.0))
     season = season * np.where((dates.month == 12) & (dates.day > 22), 0.4, 1.0)
-    weekday = np.where(dates.dayofweek.to_numpy() >= 5, 0.8, 1.05)
+    weekday = np.where(dates.day_of_week.to_numpy() >= 5, 0.8, 1.05)
     w = growth * season * weekday
     return np.sort(rng.choice(d, size=n, p=w / w.sum()))
 
