@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +19,14 @@ import pandas as pd
 from sqlalchemy import Engine, delete, func, select
 
 from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, window
-from retentio.analytics.definitions import boundaries
+from retentio.analytics.definitions import boundaries, purchases, revenue
 from retentio.analytics.engine import Backend, Tables, make_backend
 from retentio.db.models import CohortResult, CustomerScore, KpiResult, Order, RefreshRun
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
-from retentio.ingest.writer import records, upsert
+from retentio.ingest.writer import records
 from retentio.shop import ShopConfig, load_config
+from retentio.timezones import to_local, to_utc
 
 GRANULARITIES = ("week", "month", "quarter")
 SECOND_PURCHASE_BINS = [0, 7, 14, 30, 60, 90, 180, 365, np.inf]
@@ -58,15 +58,11 @@ def data_range(engine: Engine) -> tuple[dt.datetime, dt.datetime]:
     return lo.replace(tzinfo=dt.UTC), hi.replace(tzinfo=dt.UTC)
 
 
-def local(ts: dt.datetime, tz: str) -> dt.datetime:
-    return ts.astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None)
-
-
 def resolve_as_of(as_of: dt.date | None, last_utc: dt.datetime, tz: str) -> tuple[dt.datetime, dt.datetime]:
     """The end of the given day (default: the day of the newest order), local and UTC."""
-    day = as_of or local(last_utc, tz).date()
+    day = as_of or to_local(last_utc, tz).date()
     end_local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
-    return end_local, end_local.replace(tzinfo=zoneinfo.ZoneInfo(tz)).astimezone(dt.UTC)
+    return end_local, to_utc(end_local, tz)
 
 
 def open_context(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = "duckdb",
@@ -81,7 +77,7 @@ def open_context(engine: Engine, *, as_of: dt.date | None = None, engine_name: s
     hist = backend.execute(window.gap_histogram(tables.orders))
     choice = window.choose_window(hist, active_window, cfg.active_window_days)
     ctx = Context(engine, backend, tables, cfg, as_of_local, as_of_utc,
-                  local(first_utc, cfg.time_zone), min(local(last_utc, cfg.time_zone), as_of_local), choice)
+                  to_local(first_utc, cfg.time_zone), min(to_local(last_utc, cfg.time_zone), as_of_local), choice)
     span = (ctx.as_of_local - ctx.first_local).total_seconds() / 86400
     warning = window.span_warning(span, choice.days)
     if warning:
@@ -114,7 +110,7 @@ def score_customers(ctx: Context) -> tuple[pd.DataFrame, dict[str, Any]]:
     facts = customers.load_facts(ctx.backend, ctx.tables, ctx.as_of_local)
     shop_interval = lifecycle.typical_interval(facts, ctx.window.days)
     th = lifecycle.Thresholds(ctx.cfg.lifecycle_active, ctx.cfg.lifecycle_at_risk, ctx.cfg.lifecycle_inactive)
-    facts = pd.concat([facts, lifecycle.classify(facts, ctx.as_of_local, shop_interval, th)], axis=1)
+    facts = pd.concat([facts, lifecycle.classify(facts, shop_interval, th)], axis=1)
     facts["rfm_segment"] = segments.rfm_segment(facts["r_score"], facts["f_score"])
     summary = {
         "typical_interval_days": shop_interval,
@@ -137,8 +133,6 @@ def score_customers(ctx: Context) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 def order_totals(ctx: Context) -> dict[str, Any]:
     o = ctx.tables.orders
-    from retentio.analytics.definitions import purchases, revenue
-
     p = purchases(o)
     row = ctx.backend.execute(o.aggregate(
         orders=o.count(), revenue=revenue(o).sum(),
@@ -210,6 +204,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         s.add(run)
         s.flush()
         run_id = run.id
+    ctx: Context | None = None
     try:
         step("load")
         ctx = open_context(engine, as_of=as_of, engine_name=engine_name, active_window=active_window,
@@ -246,8 +241,8 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             run.status = "ok"
             run.as_of = ctx.as_of_utc
             run.time_zone = ctx.cfg.time_zone
-            run.data_from = ctx.first_local.replace(tzinfo=zoneinfo.ZoneInfo(ctx.cfg.time_zone)).astimezone(dt.UTC)
-            run.data_to = ctx.last_local.replace(tzinfo=zoneinfo.ZoneInfo(ctx.cfg.time_zone)).astimezone(dt.UTC)
+            run.data_from = to_utc(ctx.first_local, ctx.cfg.time_zone)
+            run.data_to = to_utc(ctx.last_local, ctx.cfg.time_zone)
             run.duration_s = time.perf_counter() - started
             run.active_window_days = ctx.window.days
             run.active_window_source = ctx.window.source
@@ -265,8 +260,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             run.finished_at = dt.datetime.now(dt.UTC)
         raise
     finally:
-        if backend is None and "ctx" in locals():
+        if backend is None and ctx is not None:
             ctx.backend.close()
 
 
-__all__ = ["GRANULARITIES", "Context", "compute_kpis", "open_context", "refresh", "upsert"]

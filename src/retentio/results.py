@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 import pandas as pd
@@ -12,6 +11,7 @@ from sqlalchemy import Engine, desc, select
 from retentio.db.models import CohortResult, CustomerScore, KpiResult, RefreshRun
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
+from retentio.timezones import to_local
 
 KPI_COLUMNS = ["period_start", "period_end", "s", "e", "n", "retained", "crr", "retained_share",
                "churn_rate", "repeat_purchase_rate", "purchases", "purchasing_customers",
@@ -45,7 +45,7 @@ def kpis(engine: Engine, granularity: str, window_days: int | None = None, *,
     if df.empty:
         from retentio.refresh import compute_kpis, open_context, store_kpis
 
-        as_of = _local(run.as_of, run.time_zone).date() - dt.timedelta(days=1)
+        as_of = to_local(run.as_of, run.time_zone).date() - dt.timedelta(days=1)
         ctx = open_context(engine, as_of=as_of, engine_name=engine_name, active_window=days)
         try:
             computed = compute_kpis(ctx, granularity, days)
@@ -55,7 +55,7 @@ def kpis(engine: Engine, granularity: str, window_days: int | None = None, *,
             store_kpis(conn, run.id, granularity, days, computed)
         df = _frame(engine, stmt)
     df.attrs["active_window_days"] = days
-    data_from = _local(run.data_from, run.time_zone).date() if run.data_from else None
+    data_from = to_local(run.data_from, run.time_zone).date() if run.data_from else None
     df["warmup"] = [bool(data_from and (p - dt.timedelta(days=days)) < data_from) for p in df["period_start"]]
     return df, run
 
@@ -85,9 +85,3 @@ def scores(engine: Engine, customer_id: int | None = None) -> pd.DataFrame:
     if customer_id is not None:
         stmt = stmt.where(CustomerScore.customer_id == customer_id)
     return _frame(engine, stmt)
-
-
-def _local(ts: dt.datetime, tz: str) -> dt.datetime:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=dt.UTC)
-    return ts.astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None)

@@ -22,7 +22,6 @@ means churned. Recovery tracks (docs/segments.md): ``cancelled_contract``,
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +45,7 @@ def typical_interval(facts: pd.DataFrame, fallback_days: float) -> float:
     return float(gaps.median()) if len(gaps) else float(fallback_days)
 
 
-def classify(facts: pd.DataFrame, as_of_local: dt.datetime, shop_interval: float,
-             th: Thresholds = Thresholds()) -> pd.DataFrame:
+def classify(facts: pd.DataFrame, shop_interval: float, th: Thresholds = Thresholds()) -> pd.DataFrame:
     own = facts["own_interval"].astype("float64")
     use_own = own.notna() & (own > 0)
     interval = own.where(use_own, shop_interval).clip(lower=1.0)

@@ -44,7 +44,7 @@ def kpis(period: str = PeriodOpt,
     meta = {"period": period, "active_window_days": days,
             "active_window_source": "call" if active_window else run.active_window_source,
             "as_of": run.as_of, "time_zone": run.time_zone, "currency": f.currency, "warnings": run.warnings or []}
-    cols = [("period_start", t("period_start", lang), lambda d: f.period(d, period) + (" *" if False else "")),
+    cols = [("period_start", t("period_start", lang), lambda d: f.period(d, period)),
             ("s", t("s", lang), f.num), ("e", t("e", lang), f.num), ("n", t("n", lang), f.num),
             ("crr", t("crr", lang), f.pct), ("retained_share", t("retained_share", lang), f.pct),
             ("churn_rate", t("churn_rate", lang), f.pct),

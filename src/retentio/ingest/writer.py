@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from retentio.db.models import Consent, Customer, Order, OrderLine, Product
@@ -135,16 +135,3 @@ def write_consents(conn: Connection, frame: pd.DataFrame) -> None:
     upsert(conn, Consent.__table__, records(frame), ["customer_id", "channel", "purpose"],
            ["status", "source", "recorded_at", "double_opt_in_at"])
 
-
-__all__ = [
-    "CustomerIds",
-    "bindparam",
-    "lookup_ids",
-    "recompute_totals",
-    "records",
-    "upsert",
-    "write_consents",
-    "write_lines",
-    "write_orders",
-    "write_products",
-]

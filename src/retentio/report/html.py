@@ -6,54 +6,20 @@ import datetime as dt
 from pathlib import Path
 
 import jinja2
-import numpy as np
 from sqlalchemy import Engine
 
 from retentio import __version__, results
 from retentio.i18n import Fmt, segment_label, t, track_label
 from retentio.report import charts
 from retentio.shop import load_config
+from retentio.timezones import to_local
 
 MAX_COHORT_PERIODS = 18
 MAX_COHORT_ROWS = 36
 
-L = {
-    "title": {"de": "Kundenbindungsbericht", "en": "Retention report"},
-    "customers": {"de": "Kunden", "en": "Customers"},
-    "revenue": {"de": "Nettoumsatz", "en": "Net revenue"},
-    "rpr": {"de": "Wiederkaufrate", "en": "Repeat-purchase rate"},
-    "t2": {"de": "Median bis zum 2. Kauf", "en": "Median time to 2nd purchase"},
-    "crr": {"de": "Kundenbindungsrate (letzter Monat)", "en": "Retention rate (last period)"},
-    "churn": {"de": "Abwanderungsrate (letzter Monat)", "en": "Churn rate (last period)"},
-    "trend": {"de": "Kennzahlen im Zeitverlauf", "en": "KPI trends"},
-    "revnew": {"de": "Umsatz und Neukunden", "en": "Revenue and new customers"},
-    "new": {"de": "Neukunden", "en": "New customers"},
-    "cohorts": {"de": "Kohorten: Anteil wiederkaufender Kunden", "en": "Cohorts: share of customers buying"},
-    "cohort_rev": {"de": "Kumulierter Umsatz je Kunde (Kohorte)", "en": "Cumulative revenue per customer (cohort)"},
-    "segments": {"de": "RFM-Segmente: Anteil an Kunden und Umsatz", "en": "RFM segments: share of customers and revenue"},
-    "lifecycle": {"de": "Lebenszyklus-Status", "en": "Lifecycle status"},
-    "tracks": {"de": "Rückgewinnungspfade", "en": "Recovery tracks"},
-    "second": {"de": "Zeit bis zum zweiten Kauf (Tage)", "en": "Time to second purchase (days)"},
-    "days": {"de": "Tage", "en": "days"},
-    "with_second": {"de": "{share} der Kunden haben ein zweites Mal gekauft; Median {median} Tage (Quartile {p25}–{p75}).",
-                    "en": "{share} of customers bought a second time; median {median} days (quartiles {p25}–{p75})."},
-    "defs": {"de": "Definitionen: CRR = (E − N) / S × 100 mit S = aktive Kunden zu Periodenbeginn, E = am Ende, "
-                   "N = Neukunden der Periode; aktiv = Kauf in den letzten {w} Tagen oder laufender Vertrag. "
-                   "Gehalten = zu Beginn und Ende aktiv, Abwanderung = 100 % − gehalten.",
-             "en": "Definitions: CRR = (E − N) / S × 100 with S = customers active at the period start, E = at its end, "
-                   "N = new customers in the period; active = a purchase in the last {w} days or a running contract. "
-                   "Retained = active at start and end, churn = 100 % − retained."},
-    "generated": {"de": "Erstellt", "en": "Generated"},
-    "run": {"de": "Auswertung", "en": "Refresh"},
-    "period0": {"de": "Periode 0 = Erstkaufperiode (immer 100 %).", "en": "Period 0 = first-purchase period (always 100 %)."},
-    "warmup": {"de": "Perioden in der Anlaufphase (weniger als ein Aktivitätsfenster Vorlauf) sind ausgegraut.",
-               "en": "Warm-up periods (less than one activity window of history) are greyed out."},
-}
-
 
 def _l(key: str, lang: str, **kw) -> str:
-    s = L[key][lang]
-    return s.format(**kw) if kw else s
+    return t(f"report_{key}", lang, **kw)
 
 
 def _heat(v: float | None) -> str:
@@ -116,7 +82,7 @@ def build_context(engine: Engine, lang: str, period: str) -> dict:
     ]
     return {
         "lang": lang, "L": lambda k, **kw: _l(k, lang, **kw), "t": lambda k, **kw: t(k, lang, **kw),
-        "shop": cfg.name, "as_of": f.date(results._local(run.as_of, run.time_zone).date() - dt.timedelta(days=1), "long"),
+        "shop": cfg.name, "as_of": f.date(to_local(run.as_of, run.time_zone).date() - dt.timedelta(days=1), "long"),
         "generated": f.datetime(dt.datetime.now(dt.UTC), run.time_zone), "run": run, "version": __version__,
         "cards": cards, "trend_svg": charts.kpi_trend(labels, trend, f) if labels else "",
         "revenue_svg": charts.revenue_bars(labels, kpi["revenue"].tolist(), kpi["n"].tolist(), f,
@@ -154,5 +120,3 @@ def write_report(engine: Engine, out: Path, lang: str = "de", period: str = "mon
     out.write_text(html, encoding="utf-8")
     return out
 
-
-__all__ = ["np", "write_report"]
