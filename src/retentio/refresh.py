@@ -47,6 +47,11 @@ class Context:
     window: window.WindowChoice
     warnings: list[str] = field(default_factory=list)
 
+    def close(self, *, keep_backend: bool = False) -> None:
+        self.tables.release()
+        if not keep_backend:
+            self.backend.close()
+
 
 def data_range(engine: Engine) -> tuple[dt.datetime, dt.datetime]:
     with session_scope(engine) as s:
@@ -260,7 +265,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             run.finished_at = dt.datetime.now(dt.UTC)
         raise
     finally:
-        if backend is None and ctx is not None:
-            ctx.backend.close()
+        if ctx is not None:
+            ctx.close(keep_backend=backend is not None)
 
 

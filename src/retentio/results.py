@@ -50,7 +50,7 @@ def kpis(engine: Engine, granularity: str, window_days: int | None = None, *,
         try:
             computed = compute_kpis(ctx, granularity, days)
         finally:
-            ctx.backend.close()
+            ctx.close()
         with engine.begin() as conn:
             store_kpis(conn, run.id, granularity, days, computed)
         df = _frame(engine, stmt)

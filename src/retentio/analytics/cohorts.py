@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import customer_purchases, revenue
+from retentio.analytics.definitions import revenue
 from retentio.analytics.engine import Backend, Tables
 
 UNIT = {"week": "W", "month": "M", "quarter": "Q"}
@@ -33,8 +33,8 @@ def _truncate(ts: ibis.Value, g: str) -> ibis.Value:
 
 
 def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
-    p = customer_purchases(t.orders)
-    firsts = p.group_by("customer_id").aggregate(first=p.placed.min())
+    m = t.milestones
+    firsts = m.filter(m.first_purchase.notnull()).select("customer_id", first=m.first_purchase)
     firsts = firsts.mutate(cohort=_truncate(firsts.first, granularity))
     o = t.orders.filter(t.orders.customer_id.notnull())
     o = o.mutate(rev=revenue(o), is_purchase=(o.status == "placed") & (o.net_total > 0))

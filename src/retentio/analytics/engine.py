@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from retentio.analytics.milestones import customer_milestones
 from retentio.analytics.sources import load_orders, load_subscriptions
 from retentio.errors import ConfigError
 
@@ -29,6 +30,20 @@ ENGINES = ("duckdb", "postgres", "pyspark")
 class Tables:
     orders: ibis.Table  # order_id, customer_id, placed (local), net_total, status
     subscriptions: ibis.Table  # customer_id, started, ended, cancelled (local)
+    _milestones: ibis.Table | None = None
+
+    @property
+    def milestones(self) -> ibis.Table:
+        """Per-customer first/second purchase and first seen, computed once and cached."""
+        if self._milestones is None:
+            self._milestones = customer_milestones(self.orders, self.subscriptions).cache()
+        return self._milestones
+
+    def release(self) -> None:
+        """Drop cached results while the connection is still open."""
+        if self._milestones is not None:
+            self._milestones.release()
+            self._milestones = None
 
 
 class Backend:

@@ -40,24 +40,10 @@ def active_set(t: Tables, bounds: ibis.Table) -> ibis.Table:
     return by_purchase.union(by_contract, distinct=True)
 
 
-def first_seen(t: Tables) -> ibis.Table:
-    """A customer's acquisition: the first purchase, or the first contract start."""
-    p = customer_purchases(t.orders)
-    starts = p.select("customer_id", at=p.placed).union(
-        t.subscriptions.select("customer_id", at=t.subscriptions.started))
-    return starts.group_by("customer_id").aggregate(at=starts.at.min())
-
-
-def nth_purchase(t: Tables, n: int) -> ibis.Table:
-    """(customer_id, at): the time of each customer's n-th purchase (1-based)."""
-    p = customer_purchases(t.orders)
-    w = ibis.window(group_by=p.customer_id, order_by=[p.placed, p.order_id])
-    ranked = p.mutate(rn=ibis.row_number().over(w))
-    return ranked.filter(ranked.rn == n - 1).select("customer_id", at=ranked.placed)
-
-
-def _count_in_periods(events: ibis.Table, periods: ibis.Table, name: str) -> ibis.Table:
-    j = events.join(periods, [events.at >= periods.a, events.at < periods.b])
+def _count_in_periods(m: ibis.Table, column: str, periods: ibis.Table, name: str) -> ibis.Table:
+    """How many customers reached a milestone (first seen, 1st or 2nd purchase) in each period."""
+    at = m[column]
+    j = m.join(periods, [at >= periods.a, at < periods.b])
     return j.group_by("i").aggregate(**{name: j.count()})
 
 
@@ -71,9 +57,10 @@ def kpi_series(backend: Backend, t: Tables, points: list[dt.datetime], window_da
     shifted = act.select("customer_id", i=act.i - 1)
     both = act.join(shifted, ["customer_id", "i"])
     retained = backend.execute(both.group_by("i").aggregate(retained=both.count()))
-    new = backend.execute(_count_in_periods(first_seen(t), periods, "n"))
-    first = backend.execute(_count_in_periods(nth_purchase(t, 1), periods, "first_buyers"))
-    second = backend.execute(_count_in_periods(nth_purchase(t, 2), periods, "second_buyers"))
+    m = t.milestones
+    new = backend.execute(_count_in_periods(m, "first_seen", periods, "n"))
+    first = backend.execute(_count_in_periods(m, "first_purchase", periods, "first_buyers"))
+    second = backend.execute(_count_in_periods(m, "second_purchase", periods, "second_buyers"))
 
     o = t.orders
     j = o.join(periods, [o.placed >= periods.a, o.placed < periods.b])
