@@ -92,7 +92,7 @@ def open_context(engine: Engine, *, as_of: dt.date | None = None, engine_name: s
 
 def compute_kpis(ctx: Context, granularity: str, window_days: int) -> pd.DataFrame:
     points = boundaries(ctx.first_local, ctx.as_of_local, granularity)
-    return kpis.kpi_series(ctx.backend, ctx.tables, points, window_days)
+    return kpis.kpi_series(ctx.backend, ctx.tables, points, window_days, granularity)
 
 
 def second_purchase_stats(facts: pd.DataFrame) -> dict[str, Any]:

@@ -116,3 +116,16 @@ def test_running_contract_keeps_a_customer_active(sqlite_engine, tmp_path):
     k = kpi_rows(sqlite_engine, "duckdb", window=10, as_of=D(2024, 5, 31))
     assert k[D(2024, 3, 1)]["s"] == 1 and k[D(2024, 3, 1)]["e"] == 1
     assert k[D(2024, 4, 1)]["e"] == 0  # contract ended April 10, no purchase since
+
+
+def test_weekly_periods_start_on_monday(shop_db, tmp_path):
+    """Sunday Jan 7 and Monday Jan 8, 2024 fall into different ISO weeks on every engine."""
+    engine, analytics = shop_db
+    load_orders(engine, tmp_path, [("1", "c1", "2024-01-07T23:00:00", "10"), ("2", "c2", "2024-01-08T00:00:00", "20"),
+                                   ("3", "c1", "2024-01-16T12:00:00", "5")])
+    k = kpi_rows(engine, analytics, window=7, period="week", as_of=D(2024, 1, 21))
+    assert [(d, r["revenue"], r["n"]) for d, r in sorted(k.items())] == [
+        (D(2024, 1, 1), 10, 1), (D(2024, 1, 8), 20, 1), (D(2024, 1, 15), 5, 0)]
+    # At Jan 8 00:00 both count (c2's order at that very instant is in (t − 7 d, t]);
+    # at Jan 15 00:00 c2's order is exactly 7 days old: outside the half-open window.
+    assert (k[D(2024, 1, 8)]["s"], k[D(2024, 1, 8)]["e"]) == (2, 0)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import revenue
+from retentio.analytics.definitions import revenue, truncate_period
 from retentio.analytics.engine import Backend, Tables
-
-UNIT = {"week": "W", "month": "M", "quarter": "Q"}
 
 
 def _index(g: str, start: ibis.Value, cohort: ibis.Value) -> ibis.Value:
@@ -24,22 +22,14 @@ def _index(g: str, start: ibis.Value, cohort: ibis.Value) -> ibis.Value:
     return (start.year() * 4 + start.quarter() - (cohort.year() * 4 + cohort.quarter())).cast("int64")
 
 
-def _truncate(ts: ibis.Value, g: str) -> ibis.Value:
-    if g == "quarter":
-        # Not every backend truncates to quarters: build the quarter's first month.
-        month = ((ts.month() - 1) // 3) * 3 + 1
-        return ibis.date(ts.year(), month, 1).cast("timestamp")
-    return ts.truncate(UNIT[g])
-
-
 def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
     m = t.milestones
     firsts = m.filter(m.first_purchase.notnull()).select("customer_id", first=m.first_purchase)
-    firsts = firsts.mutate(cohort=_truncate(firsts.first, granularity))
+    firsts = firsts.mutate(cohort=truncate_period(firsts.first, granularity))
     o = t.orders.filter(t.orders.customer_id.notnull())
     o = o.mutate(rev=revenue(o), is_purchase=(o.status == "placed") & (o.net_total > 0))
     j = o.join(firsts, "customer_id")
-    j = j.mutate(idx=_index(granularity, _truncate(j.placed, granularity), j.cohort))
+    j = j.mutate(idx=_index(granularity, truncate_period(j.placed, granularity), j.cohort))
     # Orders before the first purchase (a cancelled or zero-value order) precede acquisition.
     j = j.filter(j.idx >= 0)
     cells = j.group_by(["cohort", "idx"]).aggregate(

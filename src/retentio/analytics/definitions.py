@@ -37,6 +37,18 @@ def days_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
     return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64") / DAY
 
 
+PERIOD_UNIT = {"week": "W", "month": "M", "quarter": "Q"}
+
+
+def truncate_period(ts: ibis.Value, granularity: str) -> ibis.Value:
+    """The start of the week (Monday), month or quarter holding ``ts``, in the engine."""
+    if granularity == "quarter":
+        # Not every backend truncates to quarters: build the quarter's first month.
+        month = ((ts.month() - 1) // 3) * 3 + 1
+        return ibis.date(ts.year(), month, 1).cast("timestamp")
+    return ts.truncate(PERIOD_UNIT[granularity])
+
+
 def period_start(ts: dt.datetime, granularity: str) -> dt.datetime:
     d = ts.date()
     if granularity == "week":
@@ -72,11 +84,14 @@ def boundaries(first: dt.datetime, as_of: dt.datetime, granularity: str) -> list
         out.append(nxt)
 
 
-def bounds_frame(points: list[dt.datetime], window_days: int) -> pd.DataFrame:
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def bounds_frame(points: list[dt.datetime]) -> pd.DataFrame:
+    """Boundary index and instant, as epoch seconds of the (naive, local) time."""
     return pd.DataFrame({
         "i": pd.Series(range(len(points)), dtype="int64"),
-        "t": pd.Series(points, dtype="datetime64[us]"),
-        "lo": pd.Series([p - dt.timedelta(days=window_days) for p in points], dtype="datetime64[us]"),
+        "ts": pd.Series([int((p - EPOCH).total_seconds()) for p in points], dtype="int64"),
     })
 
 

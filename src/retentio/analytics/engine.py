@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -30,20 +31,32 @@ ENGINES = ("duckdb", "postgres", "pyspark")
 class Tables:
     orders: ibis.Table  # order_id, customer_id, placed (local), net_total, status
     subscriptions: ibis.Table  # customer_id, started, ended, cancelled (local)
-    _milestones: ibis.Table | None = None
+    _cache: dict[str, ibis.Table] = field(default_factory=dict)
+    _has_contracts: bool | None = None
+
+    def cached(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """Intermediate results several metrics share, materialised once in the engine
+        (a temporary table on DuckDB and PostgreSQL, a cached DataFrame on Spark)."""
+        if key not in self._cache:
+            self._cache[key] = build().cache()
+        return self._cache[key]
 
     @property
     def milestones(self) -> ibis.Table:
-        """Per-customer first/second purchase and first seen, computed once and cached."""
-        if self._milestones is None:
-            self._milestones = customer_milestones(self.orders, self.subscriptions).cache()
-        return self._milestones
+        """Per-customer first/second purchase and first seen."""
+        return self.cached("milestones", lambda: customer_milestones(self.orders, self.subscriptions))
+
+    @property
+    def has_contracts(self) -> bool:
+        if self._has_contracts is None:
+            self._has_contracts = bool(self.subscriptions.count().execute())
+        return self._has_contracts
 
     def release(self) -> None:
         """Drop cached results while the connection is still open."""
-        if self._milestones is not None:
-            self._milestones.release()
-            self._milestones = None
+        for table in self._cache.values():
+            table.release()
+        self._cache.clear()
 
 
 class Backend:

@@ -24,20 +24,40 @@ from retentio.analytics.definitions import (
     customer_purchases,
     periods_frame,
     revenue,
+    truncate_period,
 )
 from retentio.analytics.engine import Backend, Tables
 
 
-def active_set(t: Tables, bounds: ibis.Table) -> ibis.Table:
-    """(customer_id, i): the customer is active at boundary i."""
-    p = customer_purchases(t.orders)
-    days = p.select(p.customer_id, placed=p.placed).distinct()
-    by_purchase = days.join(bounds, [days.placed > bounds.lo, days.placed <= bounds.t]).select(
+def active_set(t: Tables, bounds: ibis.Table, window_days: int) -> ibis.Table:
+    """(customer_id, i): the customer is active at boundary i.
+
+    Active at t means a purchase in (t − W, t], i.e. t in [placed, placed + W).
+    Each purchase is given the part of that span before the customer's next
+    purchase: the spans are disjoint and cover the same instants, so each
+    boundary matches at most one purchase per customer (no DISTINCT over all
+    window × purchase pairs). Times are compared in whole epoch seconds.
+    """
+    spans = t.cached(f"spans-{window_days}", lambda: purchase_spans(t.orders, window_days))
+    by_purchase = spans.join(bounds, [spans.at <= bounds.ts, bounds.ts < spans.until]).select(
         "customer_id", "i")
+    if not t.has_contracts:
+        return by_purchase  # disjoint spans: already one row per (customer, boundary)
     s = t.subscriptions
-    by_contract = s.join(bounds, [s.started <= bounds.t, s.ended.isnull() | (bounds.t < s.ended)]).select(
+    started = s.started.epoch_seconds().cast("int64")
+    ended = s.ended.epoch_seconds().cast("int64")
+    by_contract = s.join(bounds, [started <= bounds.ts, ended.isnull() | (bounds.ts < ended)]).select(
         "customer_id", "i")
     return by_purchase.union(by_contract, distinct=True)
+
+
+def purchase_spans(orders: ibis.Table, window_days: int) -> ibis.Table:
+    """(customer_id, at, until): each purchase's share of [placed, placed + W), in epoch seconds."""
+    p = customer_purchases(orders)
+    buys = p.select("customer_id", at=p.placed.epoch_seconds().cast("int64")).distinct()
+    following = buys.at.lead().over(ibis.window(group_by=buys.customer_id, order_by=buys.at))
+    reach = buys.at + window_days * 86400
+    return buys.mutate(until=ibis.ifelse(following.isnull() | (following > reach), reach, following))
 
 
 def _count_in_periods(m: ibis.Table, column: str, periods: ibis.Table, name: str) -> ibis.Table:
@@ -47,37 +67,42 @@ def _count_in_periods(m: ibis.Table, column: str, periods: ibis.Table, name: str
     return j.group_by("i").aggregate(**{name: j.count()})
 
 
-def kpi_series(backend: Backend, t: Tables, points: list[dt.datetime], window_days: int) -> pd.DataFrame:
+def kpi_series(backend: Backend, t: Tables, points: list[dt.datetime], window_days: int,
+               granularity: str) -> pd.DataFrame:
     if len(points) < 2:
         return pd.DataFrame()
-    bounds = backend.memtable(bounds_frame(points, window_days))
+    bounds = backend.memtable(bounds_frame(points))
     periods = backend.memtable(periods_frame(points))
-    act = active_set(t, bounds)
-    at_boundary = backend.execute(act.group_by("i").aggregate(active=act.count()))
-    shifted = act.select("customer_id", i=act.i - 1)
-    both = act.join(shifted, ["customer_id", "i"])
-    retained = backend.execute(both.group_by("i").aggregate(retained=both.count()))
+    act = active_set(t, bounds, window_days)
+    # One pass: active at i, and of those, active again at i + 1.
+    later = act.select(later_id=act.customer_id, later_i=act.i - 1)
+    pairs = act.left_join(later, [act.customer_id == later.later_id, act.i == later.later_i])
+    at_boundary = backend.execute(pairs.group_by("i").aggregate(
+        active=pairs.count(), retained=pairs.later_id.count()))
     m = t.milestones
     new = backend.execute(_count_in_periods(m, "first_seen", periods, "n"))
     first = backend.execute(_count_in_periods(m, "first_purchase", periods, "first_buyers"))
     second = backend.execute(_count_in_periods(m, "second_purchase", periods, "second_buyers"))
 
-    o = t.orders
-    j = o.join(periods, [o.placed >= periods.a, o.placed < periods.b])
-    is_purchase = (j.status == "placed") & (j.net_total > 0)
-    by_customer = is_purchase & j.customer_id.notnull()
-    flows = backend.execute(j.group_by("i").aggregate(
-        revenue=revenue(j).sum(),
+    # Orders fall into the period their truncated time names: a group-by, no range join.
+    o = t.orders.filter((t.orders.placed >= points[0]) & (t.orders.placed < points[-1]))
+    is_purchase = (o.status == "placed") & (o.net_total > 0)
+    by_customer = is_purchase & o.customer_id.notnull()
+    flows = backend.execute(o.group_by(start=truncate_period(o.placed, granularity)).aggregate(
+        revenue=revenue(o).sum(),
         purchases_all=ibis.ifelse(is_purchase, 1, 0).sum(),
         purchases=ibis.ifelse(by_customer, 1, 0).sum(),
-        purchasing_customers=j.customer_id.nunique(where=by_customer),
+        purchasing_customers=o.customer_id.nunique(where=by_customer),
     ))
+    index = {pd.Timestamp(p): i for i, p in enumerate(points)}
+    flows["i"] = pd.to_datetime(flows.pop("start")).map(index).astype("int64")
 
     df = periods_frame(points)[["i", "a", "b"]].copy()
     active = at_boundary.set_index("i")["active"]
     df["s"] = df["i"].map(active).fillna(0).astype(int)
     df["e"] = (df["i"] + 1).map(active).fillna(0).astype(int)
-    for part in (retained, new, first, second, flows):
+    df["retained"] = df["i"].map(at_boundary.set_index("i")["retained"])
+    for part in (new, first, second, flows):
         df = df.merge(part, on="i", how="left")
     for col in ("retained", "n", "first_buyers", "second_buyers", "purchases", "purchases_all",
                 "purchasing_customers"):
