@@ -42,24 +42,20 @@ def make_orders(n: int, customers: int, seed: int = 1) -> pa.Table:
 
 
 def bulk_load(engine, table: pa.Table) -> None:
-    """Operational rows straight from Arrow (the refresh benchmark's fixture, not the import path)."""
-    import adbc_driver_sqlite.dbapi as adbc
+    """Operational rows through the bulk path (the refresh benchmark's fixture, not the importer)."""
+    import pandas as pd
 
-    cust_ids = np.unique(np.asarray(table["customer_id"]))
-    customers = pa.table({"id": np.arange(1, len(cust_ids) + 1), "external_id": cust_ids})
-    index = {c: i + 1 for i, c in enumerate(cust_ids.tolist())}
-    placed = table["placed_at"].cast(pa.timestamp("us"))
-    orders = pa.table({
-        "id": np.arange(1, table.num_rows + 1), "external_id": table["order_id"],
-        "customer_id": pa.array([index[c] for c in table["customer_id"].to_pylist()], pa.int64()),
-        "placed_at": pa.compute.strftime(placed, format="%Y-%m-%d %H:%M:%S"),
-        "currency": pa.array(["EUR"] * table.num_rows), "net_total": table["total"],
-        "status": table["status"], "channel": pa.array(["online"] * table.num_rows),
-    })
-    with adbc.connect(engine.url.database) as conn, conn.cursor() as cur:
-        cur.adbc_ingest("customers", customers, mode="append")
-        cur.adbc_ingest("orders", orders, mode="append")
-        conn.commit()
+    from retentio.db.bulk import append_frame
+    from retentio.db.models import Customer, Order
+
+    frame = table.to_pandas()
+    cust_ids = pd.Index(pd.unique(frame["customer_id"]))
+    append_frame(engine, Customer.__table__, pd.DataFrame({"id": range(1, len(cust_ids) + 1), "external_id": cust_ids}))
+    append_frame(engine, Order.__table__, pd.DataFrame({
+        "id": range(1, len(frame) + 1), "external_id": frame["order_id"],
+        "customer_id": cust_ids.get_indexer(frame["customer_id"]) + 1,
+        "placed_at": pd.to_datetime(frame["placed_at"]).dt.tz_localize("UTC"), "currency": "EUR",
+        "net_total": frame["total"], "status": frame["status"], "channel": "online"}))
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, func, select
 from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, window
 from retentio.analytics.definitions import boundaries, purchases, revenue
 from retentio.analytics.engine import Backend, Tables, make_backend
+from retentio.db.bulk import append_frame
 from retentio.db.models import CohortResult, CustomerScore, KpiResult, Order, RefreshRun
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
@@ -175,7 +176,7 @@ def _utc(series: pd.Series, tz: str) -> pd.Series:
     return s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
 
 
-def store_scores(conn, run_id: int, facts: pd.DataFrame, tz: str) -> None:
+def store_scores(engine: Engine, run_id: int, facts: pd.DataFrame, tz: str) -> None:
     df = pd.DataFrame({
         "run_id": run_id, "customer_id": facts["customer_id"].astype("int64"),
         "first_purchase_at": _utc(facts["first_purchase"], tz), "last_purchase_at": _utc(facts["last_purchase"], tz),
@@ -185,9 +186,7 @@ def store_scores(conn, run_id: int, facts: pd.DataFrame, tz: str) -> None:
         "expected_interval_days": facts["expected_interval_days"], "interval_source": facts["interval_source"],
         "days_to_second_purchase": facts["days_to_second"],
     })
-    rows = records(df)
-    for i in range(0, len(rows), 50_000):
-        conn.execute(CustomerScore.__table__.insert(), rows[i : i + 50_000])
+    append_frame(engine, CustomerScore.__table__, df)
 
 
 def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.DataFrame) -> None:
@@ -227,13 +226,15 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         timings["compute"] = time.perf_counter() - t0
         step("store")
         t0 = time.perf_counter()
+        # Bulk-written first, in a transaction of its own: readers only look at
+        # runs marked ok, and the next refresh removes rows of a run that died here.
+        store_scores(engine, run_id, facts, ctx.cfg.time_zone)
         with engine.begin() as conn:
             for g, df in kpi.items():
                 store_kpis(conn, run_id, g, ctx.window.days, df)
             for g, df in coh.items():
                 if not df.empty:
                     conn.execute(CohortResult.__table__.insert(), records(df.assign(run_id=run_id, granularity=g)))
-            store_scores(conn, run_id, facts, ctx.cfg.time_zone)
             # Older runs' detail rows are superseded; their run records stay as history.
             for model in (KpiResult, CohortResult, CustomerScore):
                 conn.execute(delete(model).where(model.run_id != run_id))

@@ -15,12 +15,16 @@ from sqlalchemy import Engine, text
 
 ORDERS_SQL = (
     "SELECT id AS order_id, customer_id, placed_at, CAST(net_total AS {real}) AS net_total, status "
-    "FROM orders WHERE placed_at <= :as_of"
+    "FROM orders WHERE {noindex}placed_at <= :as_of"
 )
 SUBS_SQL = (
     "SELECT customer_id, started_at, ends_at, cancelled_at FROM subscriptions WHERE started_at <= :as_of"
 )
 REAL = {"sqlite": "REAL", "postgresql": "DOUBLE PRECISION"}
+# The as-of filter keeps nearly every row: a table scan beats fetching rows in
+# index order (2.4 s vs 0.4 s for 1M orders on SQLite). A unary + is SQLite's
+# documented way to keep the planner off an index; PostgreSQL plans this itself.
+NO_INDEX = {"sqlite": "+"}
 
 ORDERS_SCHEMA = pa.schema([("order_id", pa.int64()), ("customer_id", pa.int64()),
                            ("placed_at", pa.timestamp("us")), ("net_total", pa.float64()),
@@ -30,47 +34,59 @@ SUBS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("started_at", pa.timestam
 
 
 def _fetch(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa.Table:
-    """Arrow via ADBC where available (no Python objects per row), else SQLAlchemy."""
+    """The query's rows as Arrow.
+
+    SQLite is read through the standard ``sqlite3`` module, the same SQLite
+    library SQLAlchemy uses: a second SQLite copy in the process (such as the
+    one bundled with the ADBC driver) releases this process's POSIX locks when
+    it closes the file, which can corrupt the database under concurrent use
+    (sqlite.org/howtocorrupt.html, section 2.2.1). PostgreSQL is read through
+    ADBC, which speaks the wire protocol and returns Arrow directly.
+    """
     name = engine.dialect.name
-    sql = sql.format(real=REAL.get(name, "REAL"))
-    try:
-        table = _fetch_adbc(engine, sql, params)
-    except ImportError:
-        table = None
-    if table is None:
+    sql = sql.format(real=REAL.get(name, "REAL"), noindex=NO_INDEX.get(name, ""))
+    if name == "sqlite":
+        table = _fetch_sqlite(engine, sql, params)
+    elif name == "postgresql":
+        table = _fetch_postgres(engine, sql, params)
+    else:
         with engine.connect() as conn:
             result = conn.execute(text(sql), params)
-            rows = result.fetchall()
-            cols = list(result.keys())
-        table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
+            table = _columns(list(result.keys()), result.fetchall())
     return _conform(table, schema)
 
 
-def _fetch_adbc(engine: Engine, sql: str, params: dict) -> pa.Table | None:
-    name = engine.dialect.name
-    as_of = params["as_of"].strftime("%Y-%m-%d %H:%M:%S.%f")
-    if name == "sqlite":
-        import adbc_driver_sqlite.dbapi as adbc
+def _columns(names: list[str], rows: list[tuple]) -> pa.Table:
+    return pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(names)})
 
-        db = engine.url.database
-        if not db or db == ":memory:":
-            return None
-        # SQLite stores times as text: compare as text in the stored format.
-        query = sql.replace(":as_of", f"'{as_of}'")
-        with adbc.connect(db) as conn, conn.cursor() as cur:
-            # Type inference looks at the first rows only; make it see all of them.
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "1000000"})
-            cur.execute(query)
-            return cur.fetch_arrow_table()
-    if name == "postgresql":
-        import adbc_driver_postgresql.dbapi as adbc
 
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        query = sql.replace(":as_of", f"'{as_of}'::timestamp")
-        with adbc.connect(url) as conn, conn.cursor() as cur:
-            cur.execute(query)
-            return cur.fetch_arrow_table()
-    return None
+def _fetch_sqlite(engine: Engine, sql: str, params: dict, batch: int = 250_000) -> pa.Table:
+    # Times are stored as text in SQLAlchemy's format: compare in that format.
+    bound = {k: v.strftime("%Y-%m-%d %H:%M:%S.%f") for k, v in params.items()}
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(sql, bound)
+        names = [d[0] for d in cur.description]
+        parts = []
+        while rows := cur.fetchmany(batch):
+            parts.append(_columns(names, rows))
+        cur.close()
+    finally:
+        raw.close()
+    if not parts:
+        return pa.table({c: pa.array([], pa.null()) for c in names})
+    return pa.concat_tables(parts, promote_options="permissive")
+
+
+def _fetch_postgres(engine: Engine, sql: str, params: dict) -> pa.Table:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    query = sql.replace(":as_of", f"'{params['as_of'].isoformat(sep=' ')}'::timestamp")
+    with adbc.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        return cur.fetch_arrow_table()
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -1,0 +1,80 @@
+"""Appending large result frames without SQLAlchemy's per-row work.
+
+Storing 1M customer scores through SQLAlchemy Core (dict parameters, a type
+processor per value) takes about 20 s. Here the frame becomes Arrow once, with
+column types taken from the SQLAlchemy table, then:
+
+* PostgreSQL: ADBC bulk ingest (binary COPY, which needs the exact types);
+* SQLite: ``executemany`` with plain tuples on SQLAlchemy's own raw ``sqlite3``
+  connection. Never ADBC's bundled SQLite: two SQLite copies in one process
+  break each other's POSIX locks (sqlite.org/howtocorrupt.html, 2.2.1) — a test
+  here saw "database disk image is malformed" when that was tried.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import BigInteger, Date, Engine, Float, Integer, Numeric, Table
+
+from retentio.db.types import UTCDateTime
+
+
+def _arrow_type(column, dialect: str) -> pa.DataType:
+    t = column.type
+    if isinstance(t, UTCDateTime):
+        return pa.string() if dialect == "sqlite" else pa.timestamp("us")
+    if isinstance(t, BigInteger):
+        return pa.int64()
+    if isinstance(t, Integer):
+        return pa.int32()
+    if isinstance(t, (Float, Numeric)):
+        return pa.float64()
+    if isinstance(t, Date):
+        return pa.string() if dialect == "sqlite" else pa.date32()
+    return pa.string()
+
+
+def to_arrow(table: Table, frame: pd.DataFrame, dialect: str) -> pa.Table:
+    cols = {}
+    for name in frame.columns:
+        column = table.c[name]
+        data = frame[name]
+        if isinstance(column.type, UTCDateTime):
+            # Stored as naive UTC; SQLite keeps SQLAlchemy's text format.
+            ts = pa.array(pd.to_datetime(data, utc=True).dt.tz_localize(None), pa.timestamp("us"))
+            cols[name] = pc.strftime(ts, format="%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else ts
+            continue
+        cols[name] = pa.array(data, from_pandas=True).cast(_arrow_type(column, dialect))
+    return pa.table(cols)
+
+
+def append_frame(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
+    """Append ``frame`` to ``table`` in one transaction of its own."""
+    dialect = engine.dialect.name
+    data = to_arrow(table, frame, dialect)
+    if dialect == "sqlite":
+        names = ", ".join(f'"{c}"' for c in data.column_names)
+        marks = ", ".join("?" for _ in data.column_names)
+        rows = zip(*(col.to_pylist() for col in data.columns), strict=True)
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+            raw.commit()
+        finally:
+            raw.close()
+        return
+    if dialect == "postgresql":
+        import adbc_driver_postgresql.dbapi as adbc
+
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with adbc.connect(url) as conn, conn.cursor() as cur:
+            cur.adbc_ingest(table.name, data, mode="append")
+            conn.commit()
+        return
+    from retentio.ingest.writer import records
+
+    with engine.begin() as conn:
+        conn.execute(table.insert(), records(frame))
