@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--skip-import", action="store_true", help="load rows via Arrow instead of timing the importer")
+    ap.add_argument("--reuse-db", action="store_true", help="keep a database from an earlier run of the same size")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     import duckdb
@@ -75,17 +76,22 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     tag = f"{args.orders}"
     db = OUT / f"bench-{tag}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
-    table = make_orders(args.orders, args.customers)
+    reuse = args.reuse_db and db.exists()
+    if not reuse:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
     engine = get_engine(f"sqlite:///{db}")
     result = {"orders": args.orders, "customers_param": args.customers, "machine": platform.machine(),
               "cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__}
-    if args.skip_import:
+    if reuse:
+        result["reused_db"] = str(db)
+    elif args.skip_import:
+        table = make_orders(args.orders, args.customers)
         t = time.perf_counter()
         bulk_load(engine, table)
         result["bulk_load_s"] = time.perf_counter() - t
     else:
+        table = make_orders(args.orders, args.customers)
         csv_path = OUT / f"orders-{tag}.csv"
         pacsv.write_csv(table, csv_path)
         t = time.perf_counter()

@@ -7,19 +7,10 @@ period, so its retention is 100 % by construction. Revenue is net revenue
 
 from __future__ import annotations
 
-import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import revenue, truncate_period
+from retentio.analytics.definitions import periods_between, revenue, truncate_period
 from retentio.analytics.engine import Backend, Tables
-
-
-def _index(g: str, start: ibis.Value, cohort: ibis.Value) -> ibis.Value:
-    if g == "week":
-        return ((start.epoch_seconds() - cohort.epoch_seconds()) / (7 * 86400)).round().cast("int64")
-    if g == "month":
-        return (start.year() * 12 + start.month() - (cohort.year() * 12 + cohort.month())).cast("int64")
-    return (start.year() * 4 + start.quarter() - (cohort.year() * 4 + cohort.quarter())).cast("int64")
 
 
 def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
@@ -29,7 +20,7 @@ def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
     o = t.orders.filter(t.orders.customer_id.notnull())
     o = o.mutate(rev=revenue(o), is_purchase=(o.status == "placed") & (o.net_total > 0))
     j = o.join(firsts, "customer_id")
-    j = j.mutate(idx=_index(granularity, truncate_period(j.placed, granularity), j.cohort))
+    j = j.mutate(idx=periods_between(granularity, truncate_period(j.placed, granularity), j.cohort))
     # Orders before the first purchase (a cancelled or zero-value order) precede acquisition.
     j = j.filter(j.idx >= 0)
     cells = j.group_by(["cohort", "idx"]).aggregate(

@@ -49,6 +49,15 @@ def truncate_period(ts: ibis.Value, granularity: str) -> ibis.Value:
     return ts.truncate(PERIOD_UNIT[granularity])
 
 
+def periods_between(g: str, start: ibis.Value, origin: ibis.Value) -> ibis.Value:
+    """Whole periods from one period start to another, in the engine."""
+    if g == "week":
+        return ((start.epoch_seconds() - origin.epoch_seconds()) / (7 * 86400)).round().cast("int64")
+    if g == "month":
+        return (start.year() * 12 + start.month() - (origin.year() * 12 + origin.month())).cast("int64")
+    return (start.year() * 4 + start.quarter() - (origin.year() * 4 + origin.quarter())).cast("int64")
+
+
 def period_start(ts: dt.datetime, granularity: str) -> dt.datetime:
     d = ts.date()
     if granularity == "week":
@@ -82,17 +91,6 @@ def boundaries(first: dt.datetime, as_of: dt.datetime, granularity: str) -> list
         if nxt > as_of:
             return out
         out.append(nxt)
-
-
-EPOCH = dt.datetime(1970, 1, 1)
-
-
-def bounds_frame(points: list[dt.datetime]) -> pd.DataFrame:
-    """Boundary index and instant, as epoch seconds of the (naive, local) time."""
-    return pd.DataFrame({
-        "i": pd.Series(range(len(points)), dtype="int64"),
-        "ts": pd.Series([int((p - EPOCH).total_seconds()) for p in points], dtype="int64"),
-    })
 
 
 def periods_frame(points: list[dt.datetime]) -> pd.DataFrame:

@@ -32,7 +32,6 @@ class Tables:
     orders: ibis.Table  # order_id, customer_id, placed (local), net_total, status
     subscriptions: ibis.Table  # customer_id, started, ended, cancelled (local)
     _cache: dict[str, ibis.Table] = field(default_factory=dict)
-    _has_contracts: bool | None = None
 
     def cached(self, key: str, build: Callable[[], ibis.Table]) -> ibis.Table:
         """Intermediate results several metrics share, materialised once in the engine
@@ -45,12 +44,6 @@ class Tables:
     def milestones(self) -> ibis.Table:
         """Per-customer first/second purchase and first seen."""
         return self.cached("milestones", lambda: customer_milestones(self.orders, self.subscriptions))
-
-    @property
-    def has_contracts(self) -> bool:
-        if self._has_contracts is None:
-            self._has_contracts = bool(self.subscriptions.count().execute())
-        return self._has_contracts
 
     def release(self) -> None:
         """Drop cached results while the connection is still open."""

@@ -19,45 +19,13 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from retentio.analytics.activity import boundary_counts
 from retentio.analytics.definitions import (
-    bounds_frame,
-    customer_purchases,
     periods_frame,
     revenue,
     truncate_period,
 )
 from retentio.analytics.engine import Backend, Tables
-
-
-def active_set(t: Tables, bounds: ibis.Table, window_days: int) -> ibis.Table:
-    """(customer_id, i): the customer is active at boundary i.
-
-    Active at t means a purchase in (t − W, t], i.e. t in [placed, placed + W).
-    Each purchase is given the part of that span before the customer's next
-    purchase: the spans are disjoint and cover the same instants, so each
-    boundary matches at most one purchase per customer (no DISTINCT over all
-    window × purchase pairs). Times are compared in whole epoch seconds.
-    """
-    spans = t.cached(f"spans-{window_days}", lambda: purchase_spans(t.orders, window_days))
-    by_purchase = spans.join(bounds, [spans.at <= bounds.ts, bounds.ts < spans.until]).select(
-        "customer_id", "i")
-    if not t.has_contracts:
-        return by_purchase  # disjoint spans: already one row per (customer, boundary)
-    s = t.subscriptions
-    started = s.started.epoch_seconds().cast("int64")
-    ended = s.ended.epoch_seconds().cast("int64")
-    by_contract = s.join(bounds, [started <= bounds.ts, ended.isnull() | (bounds.ts < ended)]).select(
-        "customer_id", "i")
-    return by_purchase.union(by_contract, distinct=True)
-
-
-def purchase_spans(orders: ibis.Table, window_days: int) -> ibis.Table:
-    """(customer_id, at, until): each purchase's share of [placed, placed + W), in epoch seconds."""
-    p = customer_purchases(orders)
-    buys = p.select("customer_id", at=p.placed.epoch_seconds().cast("int64")).distinct()
-    following = buys.at.lead().over(ibis.window(group_by=buys.customer_id, order_by=buys.at))
-    reach = buys.at + window_days * 86400
-    return buys.mutate(until=ibis.ifelse(following.isnull() | (following > reach), reach, following))
 
 
 def _count_in_periods(m: ibis.Table, column: str, periods: ibis.Table, name: str) -> ibis.Table:
@@ -71,14 +39,8 @@ def kpi_series(backend: Backend, t: Tables, points: list[dt.datetime], window_da
                granularity: str) -> pd.DataFrame:
     if len(points) < 2:
         return pd.DataFrame()
-    bounds = backend.memtable(bounds_frame(points))
     periods = backend.memtable(periods_frame(points))
-    act = active_set(t, bounds, window_days)
-    # One pass: active at i, and of those, active again at i + 1.
-    later = act.select(later_id=act.customer_id, later_i=act.i - 1)
-    pairs = act.left_join(later, [act.customer_id == later.later_id, act.i == later.later_i])
-    at_boundary = backend.execute(pairs.group_by("i").aggregate(
-        active=pairs.count(), retained=pairs.later_id.count()))
+    at_boundary = boundary_counts(backend, t, points, window_days, granularity)
     m = t.milestones
     new = backend.execute(_count_in_periods(m, "first_seen", periods, "n"))
     first = backend.execute(_count_in_periods(m, "first_purchase", periods, "first_buyers"))
