@@ -8,10 +8,11 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-from tests.helpers import load_orders
+from tests.helpers import load_orders, write_csv
 
 from retentio.analytics.definitions import boundaries
 from retentio.db.session import get_engine
+from retentio.ingest.importer import run_import
 from retentio.refresh import refresh
 from retentio.results import cohorts, kpis
 
@@ -22,16 +23,25 @@ orders_strategy = st.lists(
     min_size=1, max_size=40)
 
 
-def reference(rows, window: int, as_of: dt.datetime):
-    """Straight from the definitions, one customer and instant at a time."""
+contracts_strategy = st.lists(
+    st.tuples(st.integers(0, 14), st.integers(0, 200), st.one_of(st.none(), st.integers(0, 120))), max_size=4)
+
+
+def reference(rows, window: int, as_of: dt.datetime, contracts=()):
+    """Straight from the definitions, one customer and instant at a time.
+
+    contracts: (customer, started, ended or None), running in [started, ended).
+    """
     purchases = [(c, t) for c, t, v, s in rows if s == "placed" and v > 0]
     points = boundaries(min(t for _, t, _, _ in rows), as_of, "month")
 
     def active(c, at):
-        return any(cc == c and at - dt.timedelta(days=window) < t <= at for cc, t in purchases)
+        return (any(cc == c and at - dt.timedelta(days=window) < t <= at for cc, t in purchases)
+                or any(cc == c and st_ <= at and (en is None or at < en) for cc, st_, en in contracts))
 
-    customers = {c for c, _ in purchases}
-    first = {c: min(t for cc, t in purchases if cc == c) for c in customers}
+    starts = purchases + [(c, st_) for c, st_, _ in contracts]
+    customers = {c for c, _ in starts}
+    first = {c: min(t for cc, t in starts if cc == c) for c in customers}
     out = {}
     for a, b in itertools.pairwise(points):
         s = {c for c in customers if active(c, a)}
@@ -45,9 +55,10 @@ def reference(rows, window: int, as_of: dt.datetime):
 # example as generated, and found ones are pinned below with @example.
 @settings(max_examples=15, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=orders_strategy, window=st.sampled_from([15, 45, 90]))
-@example(data=[(0, 0, 0, "placed"), (0, 31, 1, "placed")], window=15)  # zero-value order before 1st purchase
-def test_s_e_n_retained_match_reference(tmp_path_factory, data, window):
+@given(data=orders_strategy, contracts=contracts_strategy, window=st.sampled_from([15, 45, 90]))
+@example(data=[(0, 0, 0, "placed"), (0, 31, 1, "placed")], contracts=[], window=15)  # zero-value order before 1st purchase
+@example(data=[(0, 10, 5, "placed")], contracts=[(0, 20, 11), (1, 0, None), (0, 31, 29)], window=15)  # touching contracts
+def test_s_e_n_retained_match_reference(tmp_path_factory, data, contracts, window):
     tmp = tmp_path_factory.mktemp("prop")
     engine = get_engine(f"sqlite:///{tmp / 'p.db'}")
     rows = [(f"c{c}", START + dt.timedelta(days=d, hours=7)) for c, d, _, _ in data]
@@ -55,10 +66,16 @@ def test_s_e_n_retained_match_reference(tmp_path_factory, data, window):
     if not any(s == "placed" and v > 0 for _, _, v, s in full):
         return
     load_orders(engine, tmp, [(str(i), c, t.isoformat(), str(v), s) for i, (c, t, v, s) in enumerate(full)])
+    terms = [(f"c{c}", START + dt.timedelta(days=d), None if n is None else START + dt.timedelta(days=d + n))
+             for c, d, n in contracts]
+    if terms:
+        path = write_csv(tmp / "contracts.csv", ["subscription_id", "customer_id", "started_at", "ends_at"],
+                         [[f"A{i}", c, a.isoformat(), b.isoformat() if b else ""] for i, (c, a, b) in enumerate(terms)])
+        assert run_import(engine, "subscriptions", path).rows_rejected == 0
     as_of = dt.date(2024, 8, 31)
     refresh(engine, as_of=as_of, active_window=window)
     df, _ = kpis(engine, "month", window)
-    expected = reference(full, window, dt.datetime(2024, 9, 1))
+    expected = reference(full, window, dt.datetime(2024, 9, 1), terms)
     got = {r["period_start"]: (r["s"], r["e"], r["n"], r["retained"]) for r in df.to_dict("records")}
     assert got == expected
     for r in df.to_dict("records"):
