@@ -23,17 +23,20 @@ def _score(col: ibis.Value) -> ibis.Value:
 
 def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
     p = customer_purchases(t.orders)
-    asc = ibis.window(group_by=p.customer_id, order_by=[p.placed, p.order_id])
-    desc = ibis.window(group_by=p.customer_id, order_by=[p.placed.desc(), p.order_id.desc()])
-    ranked = p.mutate(rn=ibis.row_number().over(asc), rd=ibis.row_number().over(desc))
-    facts = ranked.group_by("customer_id").aggregate(
-        first_purchase=ranked.placed.min(),
-        last_purchase=ranked.placed.max(),
-        second_purchase=ranked.placed.max(where=ranked.rn == 1),
-        previous_purchase=ranked.placed.max(where=ranked.rd == 1),
-        purchases=ranked.count(),
-        purchase_revenue=ranked.net_total.sum(),
-    )
+    base = p.group_by("customer_id").aggregate(
+        first_purchase=p.placed.min(), last_purchase=p.placed.max(),
+        purchases=p.count(), purchase_revenue=p.net_total.sum())
+    # The purchase before the last, without sorting every customer's history:
+    # the latest earlier one, or the last instant itself if two purchases share it.
+    j = p.join(base.select("customer_id", "last_purchase"), "customer_id")
+    before = j.group_by("customer_id").aggregate(
+        earlier=j.placed.max(where=j.placed < j.last_purchase),
+        at_last=ibis.ifelse(j.placed == j.last_purchase, 1, 0).sum())
+    m = t.milestones
+    facts = base.join(before, "customer_id").left_join(m, "customer_id").select(
+        "customer_id", "first_purchase", "last_purchase", m.second_purchase,
+        previous_purchase=ibis.ifelse(before.at_last >= 2, base.last_purchase, before.earlier),
+        purchases=base.purchases, purchase_revenue=base.purchase_revenue)
     o = t.orders.filter(t.orders.customer_id.notnull())
     money = o.group_by("customer_id").aggregate(
         revenue=revenue(o).sum(),

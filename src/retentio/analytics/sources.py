@@ -14,17 +14,31 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine, text
 
 ORDERS_SQL = (
-    "SELECT id AS order_id, customer_id, placed_at, CAST(net_total AS {real}) AS net_total, status "
-    "FROM orders WHERE {noindex}placed_at <= :as_of"
+    "SELECT id AS order_id, customer_id, {t[placed_at]} AS placed_at, CAST(net_total AS {real}) AS net_total, "
+    "status FROM orders WHERE {noindex}placed_at <= :as_of"
 )
 SUBS_SQL = (
-    "SELECT customer_id, started_at, ends_at, cancelled_at FROM subscriptions WHERE started_at <= :as_of"
+    "SELECT customer_id, {t[started_at]} AS started_at, {t[ends_at]} AS ends_at, "
+    "{t[cancelled_at]} AS cancelled_at FROM subscriptions WHERE started_at <= :as_of"
 )
 REAL = {"sqlite": "REAL", "postgresql": "DOUBLE PRECISION"}
 # The as-of filter keeps nearly every row: a table scan beats fetching rows in
 # index order (2.4 s vs 0.4 s for 1M orders on SQLite). A unary + is SQLite's
 # documented way to keep the planner off an index; PostgreSQL plans this itself.
 NO_INDEX = {"sqlite": "+"}
+
+
+class _Times(dict):
+    """How a stored time column is selected: SQLite hands over whole epoch
+    seconds as integers (times are compared at second resolution), which saves
+    building and parsing a 26-character string per row in Python."""
+
+    def __init__(self, dialect: str) -> None:
+        super().__init__()
+        self.sqlite = dialect == "sqlite"
+
+    def __missing__(self, column: str) -> str:
+        return f"CAST(strftime('%s', {column}) AS INTEGER)" if self.sqlite else column
 
 ORDERS_SCHEMA = pa.schema([("order_id", pa.int64()), ("customer_id", pa.int64()),
                            ("placed_at", pa.timestamp("us")), ("net_total", pa.float64()),
@@ -44,7 +58,7 @@ def _fetch(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa.Tabl
     ADBC, which speaks the wire protocol and returns Arrow directly.
     """
     name = engine.dialect.name
-    sql = sql.format(real=REAL.get(name, "REAL"), noindex=NO_INDEX.get(name, ""))
+    sql = sql.format(real=REAL.get(name, "REAL"), noindex=NO_INDEX.get(name, ""), t=_Times(name))
     if name == "sqlite":
         table = _fetch_sqlite(engine, sql, params)
     elif name == "postgresql":
@@ -94,7 +108,9 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     for f in schema:
         col = table.column(f.name)
         if col.type != f.type:
-            if pa.types.is_timestamp(f.type) and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            if pa.types.is_timestamp(f.type) and (pa.types.is_integer(col.type) or pa.types.is_null(col.type)):
+                col = col.cast(pa.int64()).cast(pa.timestamp("s")).cast(f.type)  # epoch seconds
+            elif pa.types.is_timestamp(f.type) and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
                 col = pc.cast(pc.utf8_slice_codeunits(col, 0, 19), pa.timestamp("s")).cast(f.type)
             elif pa.types.is_timestamp(f.type) and pa.types.is_timestamp(col.type):
                 col = col.cast(pa.timestamp("us", col.type.tz)).cast(f.type) if col.type.tz is None else \
