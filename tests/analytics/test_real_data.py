@@ -77,6 +77,20 @@ def test_uci_online_retail(sqlite_engine, data_dir):
     first = inv[inv["purchase"] & inv["customer"].notna()].groupby("customer")["placed"].min()
     dec = coh[(coh["cohort_start"] == dt.date(2010, 12, 1)) & (coh["period_index"] == 0)]
     assert int(dec["cohort_size"].iloc[0]) == int((first < "2011-01-01").sum())
+    # Every cell of the monthly cohort table, against plain pandas.
+    cust = inv[inv["customer"].notna()].copy()
+    cust["first"] = cust["customer"].map(first)
+    cust = cust[cust["first"].notna()]
+    month = lambda s: s.dt.year * 12 + s.dt.month  # noqa: E731
+    cust["cohort"] = cust["first"].dt.to_period("M").dt.start_time.dt.date
+    cust["idx"] = month(cust["placed"]) - month(cust["first"])
+    cust = cust[cust["idx"] >= 0]
+    want = cust.groupby(["cohort", "idx"]).agg(
+        customers=("customer", lambda c: c[cust.loc[c.index, "purchase"]].nunique()), revenue=("rev", "sum"))
+    got = coh.set_index(["cohort_start", "period_index"])
+    assert len(got) == len(want)
+    assert (got["customers"].to_numpy() == want["customers"].to_numpy()).all()
+    assert np.allclose(got["revenue"].to_numpy(), want["revenue"].to_numpy(), atol=0.05)
 
 
 def test_cdnow_master(sqlite_engine, data_dir):

@@ -7,19 +7,28 @@ period, so its retention is 100 % by construction. Revenue is net revenue
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 
 from retentio.analytics.definitions import periods_between, revenue, truncate_period
 from retentio.analytics.engine import Backend, Tables
 
 
-def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
+def _orders_with_first_purchase(t: Tables) -> ibis.Table:
+    """Customer orders with their buyer's first purchase: the same for every period length."""
     m = t.milestones
     firsts = m.filter(m.first_purchase.notnull()).select("customer_id", first=m.first_purchase)
-    firsts = firsts.mutate(cohort=truncate_period(firsts.first, granularity))
     o = t.orders.filter(t.orders.customer_id.notnull())
     o = o.mutate(rev=revenue(o), is_purchase=(o.status == "placed") & (o.net_total > 0))
-    j = o.join(firsts, "customer_id")
+    return o.join(firsts, "customer_id").select("customer_id", "placed", "first", "rev", "is_purchase")
+
+
+def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
+    m = t.milestones
+    firsts = m.filter(m.first_purchase.notnull())
+    firsts = firsts.select("customer_id", cohort=truncate_period(firsts.first_purchase, granularity))
+    j = t.cached("orders-with-first", lambda: _orders_with_first_purchase(t))
+    j = j.mutate(cohort=truncate_period(j.first, granularity))
     j = j.mutate(idx=periods_between(granularity, truncate_period(j.placed, granularity), j.cohort))
     # Orders before the first purchase (a cancelled or zero-value order) precede acquisition.
     j = j.filter(j.idx >= 0)
