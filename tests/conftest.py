@@ -94,7 +94,7 @@ def shop_db(request, tmp_path):
     return engine, analytics
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_dir():
     if not DATA.is_dir():
         unavailable("data", f"{DATA} not found")

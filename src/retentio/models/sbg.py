@@ -1,0 +1,119 @@
+"""Shifted-beta-geometric model for contractual businesses.
+
+References
+----------
+.. [FH07] Fader, P. S., Hardie, B. G. S. (2007). How to Project Customer
+   Retention. Journal of Interactive Marketing 21(1), 76–90. P(T = t) eq. (5),
+   S(t) eq. (6), retention rate eq. (8), likelihood eq. (B1).
+.. [FH10] Fader, P. S., Hardie, B. G. S. (2010). Customer-Base Valuation in a
+   Contractual Setting: The Perils of Ignoring Heterogeneity. Marketing
+   Science 29(1), 85–93 (discounted expected residual lifetime).
+
+Each contract renews at the end of every period with its own probability
+``1 - theta``; ``theta ~ Beta(alpha, beta)`` across customers. Fit either on a
+cohort's survivor counts (``fit_cohort``) or on individual contracts
+(``fit``: periods survived and whether the contract has ended).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from retentio.errors import RetentioError
+from retentio.models.base import BaseFitter, InsufficientDataError, collapse, fit_mle
+
+
+class ShiftedBetaGeometricFitter(BaseFitter):
+    """sBG contract-retention model [FH07]_.
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        ``alpha, beta``.
+    """
+
+    _param_names = ("alpha", "beta")
+    model_name = "sBG"
+
+    def __init__(self, penalizer: float = 0.0, min_customers: int = 30, min_churned: int = 5) -> None:
+        super().__init__(penalizer=penalizer, min_customers=min_customers, min_repeaters=0)
+        self.min_churned = min_churned
+
+    @staticmethod
+    def _ll_rows(params, periods, churned):
+        a, b = params
+        log_b = special.betaln(a, b)
+        t = np.maximum(periods, 1.0)
+        died = special.betaln(a + 1, b + t - 1) - log_b  # P(T = t), eq. (5)
+        survived = special.betaln(a, b + periods) - log_b  # S(t), eq. (6)
+        return np.where(churned > 0, died, survived)
+
+    def fit(self, periods, churned, weights=None):
+        """``periods``: renewal periods each contract has completed (for an
+        ended contract, the period in which it ended, ≥ 1); ``churned``: 1 if
+        it has ended, 0 if still running (right-censored)."""
+        t = np.asarray(periods, dtype=float)
+        c = np.asarray(churned, dtype=float)
+        if len(t) != len(c):
+            raise RetentioError("periods and churned have different lengths")
+        if np.any(t < 0) or np.any(t != np.round(t)) or np.any((c > 0) & (t < 1)):
+            raise RetentioError("periods must be whole numbers, ≥ 1 for ended contracts")
+        w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
+        if w.sum() < self.min_customers or float(np.dot(w, c > 0)) < self.min_churned:
+            raise InsufficientDataError(f"sBG: {w.sum():.0f} contracts, {np.dot(w, c > 0):.0f} ended — need at "
+                                        f"least {self.min_customers} and {self.min_churned}")
+        col = collapse({"t": t, "c": c}, w)
+        ts, cs, ws = col.columns["t"], col.columns["c"], col.weights
+
+        def neg_ll(params: np.ndarray) -> float:
+            return -float(np.dot(ws, self._ll_rows(params, ts, cs)))
+
+        result = fit_mle(neg_ll, np.zeros(2), col.n_customers, self.penalizer, self._param_names, self.model_name)
+        self._store(result, col.n_customers, len(ws))
+        return self
+
+    def fit_cohort(self, survivors):
+        """Fit on one cohort's counts still active at the start and after each period
+        (e.g. ``[1000, 869, 743, ...]``)."""
+        n = np.asarray(survivors, dtype=float)
+        if n.ndim != 1 or len(n) < 2 or np.any(np.diff(n) > 0) or np.any(n < 0):
+            raise RetentioError("survivors must be a non-increasing list of counts, starting with the cohort size")
+        lost = -np.diff(n)
+        periods = np.concatenate([np.arange(1, len(n)), [len(n) - 1]])
+        churned = np.concatenate([np.ones(len(lost)), [0.0]])
+        return self.fit(periods, churned, weights=np.concatenate([lost, [n[-1]]]))
+
+    def survival(self, t) -> np.ndarray:
+        """S(t): share of a new cohort still active after ``t`` periods."""
+        self._check_fitted()
+        a, b = self.params_
+        t = np.asarray(t, dtype=float)
+        return np.exp(special.betaln(a, b + t) - special.betaln(a, b))
+
+    def retention_rate(self, t) -> np.ndarray:
+        """r(t) = (beta + t - 1) / (alpha + beta + t - 1): share of those active in t-1 who renew in t."""
+        self._check_fitted()
+        a, b = self.params_
+        t = np.asarray(t, dtype=float)
+        return (b + t - 1) / (a + b + t - 1)
+
+    def renewal_probability(self, periods) -> np.ndarray:
+        """P(a contract that has survived ``periods`` renewals renews once more) = (beta + n) / (alpha + beta + n)."""
+        self._check_fitted()
+        a, b = self.params_
+        n = np.asarray(periods, dtype=float)
+        return (b + n) / (a + b + n)
+
+    def expected_payments(self, periods, horizon: int, discount_rate: float = 0.0) -> np.ndarray:
+        """Discounted expected number of further periods paid within ``horizon`` periods,
+        for contracts active after ``periods`` renewals ([FH10]'s DERL, truncated at the horizon)."""
+        self._check_fitted()
+        a, b = self.params_
+        n = np.asarray(periods, dtype=float)
+        total = np.zeros_like(n)
+        survive = np.ones_like(n)
+        for k in range(1, int(horizon) + 1):
+            survive = survive * (b + n + k - 1) / (a + b + n + k - 1)
+            total += survive / (1 + discount_rate) ** k
+        return total

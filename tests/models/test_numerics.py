@@ -1,0 +1,145 @@
+"""Numerical robustness: extreme parameters and data, collapsing, the penalty, clear failures."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pandas as pd
+import pytest
+
+from retentio.errors import RetentioError
+from retentio.models import simulate
+from retentio.models.base import InsufficientDataError, ModelFitError
+from retentio.models.bgnbd import BetaGeoFitter, ModifiedBetaGeoFitter
+from retentio.models.gammagamma import GammaGammaFitter
+from retentio.models.paretonbd import ParetoNBDFitter
+
+mpmath.mp.dps = 40
+
+
+def pareto_ll_reference(r, alpha, s, beta, x, tx, T) -> float:
+    """[FH05] eq. (19)–(22) as written (no transformation), in 40-digit arithmetic."""
+    r, alpha, s, beta, x, tx, T = map(mpmath.mpf, (r, alpha, s, beta, x, tx, T))
+    rsx = r + s + x
+    big, small, b_arg = (alpha, beta, s + 1) if alpha >= beta else (beta, alpha, r + x)
+
+    def f(t):
+        return mpmath.hyp2f1(rsx, b_arg, rsx + 1, (big - small) / (big + t)) / (big + t) ** rsx
+
+    pre = mpmath.gamma(r + x) * alpha**r * beta**s / mpmath.gamma(r)
+    first = (alpha + T) ** -(r + x) * (beta + T) ** -s
+    return float(mpmath.log(pre * (first + s / rsx * (f(tx) - f(T)))))
+
+
+PARETO_CASES = [
+    # (r, alpha, s, beta, x, t_x, T): ordinary, heavy buyers, alpha >> beta, alpha << beta, tiny s
+    (0.55, 10.6, 0.61, 11.7, 2, 30.43, 38.86),
+    (0.55, 10.6, 0.61, 11.7, 0, 0.0, 38.86),
+    (2.0, 0.5, 1.0, 3.0, 250, 70.0, 78.0),
+    (0.3, 500.0, 0.2, 0.01, 40, 10.0, 78.0),
+    (0.3, 0.01, 0.2, 500.0, 40, 77.9, 78.0),
+    (5.0, 2.0, 0.001, 2.0, 15, 20.0, 60.0),
+    (0.05, 1e4, 30.0, 1e-3, 3, 1.0, 100.0),
+]
+
+
+@pytest.mark.parametrize("case", PARETO_CASES)
+def test_pareto_likelihood_is_exact_where_naive_formulas_overflow(case):
+    *params, x, tx, T = case
+    got = -ParetoNBDFitter()._neg_ll_rows(np.array(params), np.array([x]), np.array([tx]), np.array([T]))[0]
+    assert np.isfinite(got)
+    assert got == pytest.approx(pareto_ll_reference(*params, x, tx, T), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("params", [
+    (0.25, 4.0, 0.8, 2.5),  # a < 1: the closed form divides by a - 1 < 0
+    (0.5, 3.0, 0.3, 0.5),  # a + b < 1: negative third 2F1 argument for x = 0
+    (0.5, 3.0, 1.0, 2.0),  # a = 1 exactly: the closed form is 0/0
+    (3.0, 1.0, 5.0, 0.2),  # b < 1 with x = 0
+])
+@pytest.mark.parametrize("model", [BetaGeoFitter, ModifiedBetaGeoFitter])
+def test_bgnbd_predictions_finite_and_consistent_everywhere(model, params):
+    m = model()
+    m._store({"params": np.array(params), "se": np.zeros(4), "cov": np.zeros((4, 4)),
+              "log_likelihood": 0.0, "converged": True}, 0, 0)
+    x = np.array([0, 1, 5, 300, 1000.0])
+    tx = np.array([0, 10, 50, 77, 77.9])
+    T = np.full(5, 78.0)
+    alive = m.conditional_probability_alive(frequency=x, recency=tx, T=T)
+    exp = m.conditional_expected_purchases(52, frequency=x, recency=tx, T=T)
+    assert np.all((alive >= 0) & (alive <= 1))
+    assert np.all(np.isfinite(exp)) and np.all(exp >= 0)
+    # The distribution of future purchases sums to one and its mean is E[Y(t)].
+    small = dict(frequency=x[:3], recency=tx[:3], T=T[:3])
+    pmf = np.array([m.conditional_probability_of_purchases(52, n, **small) for n in range(600)])
+    np.testing.assert_allclose(pmf.sum(axis=0), 1.0, atol=1e-6)
+    np.testing.assert_allclose((np.arange(600)[:, None] * pmf).sum(axis=0), exp[:3], rtol=1e-4)
+
+
+def test_pareto_pmf_sums_to_one_and_matches_expectation():
+    m = ParetoNBDFitter()
+    m._store({"params": np.array([0.55, 10.6, 0.61, 11.7]), "se": np.zeros(4), "cov": np.zeros((4, 4)),
+              "log_likelihood": 0.0, "converged": True}, 0, 0)
+    rows = dict(frequency=[0, 2, 10], recency=[0, 30.43, 38], T=[38.86] * 3)
+    pmf = np.array([m.conditional_probability_of_purchases(39, n, **rows) for n in range(200)])
+    np.testing.assert_allclose(pmf.sum(axis=0), 1.0, atol=1e-6)
+    np.testing.assert_allclose((np.arange(200)[:, None] * pmf).sum(axis=0),
+                               m.conditional_expected_purchases(39, **rows), rtol=1e-4)
+
+
+def test_collapsed_weights_give_the_same_fit_as_repeated_rows():
+    data = simulate.bgnbd(0.4, 5.0, 0.9, 3.0, T=np.full(3000, 52.0), seed=3)
+    data["recency"] = data["recency"].round(0)
+    counted = data.groupby(["frequency", "recency", "T"]).size().reset_index(name="w")
+    a = BetaGeoFitter().fit(data)
+    b = BetaGeoFitter().fit(counted, weights=counted["w"])
+    np.testing.assert_allclose(a.params_, b.params_, rtol=1e-5)
+    assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-9)
+
+
+def test_penalty_pull_does_not_depend_on_data_size():
+    data = simulate.bgnbd(0.4, 5.0, 0.9, 3.0, T=np.full(2000, 52.0), seed=4)
+    data["recency"] = data["recency"].round(0)
+    single = BetaGeoFitter(penalizer=0.05).fit(data)
+    tenfold = BetaGeoFitter(penalizer=0.05).fit(pd.concat([data] * 10))
+    np.testing.assert_allclose(single.params_, tenfold.params_, rtol=1e-4)
+    plain = BetaGeoFitter().fit(data)
+    assert not np.allclose(single.params_, plain.params_, rtol=1e-3)  # and it does pull
+
+
+def test_thin_data_is_refused_clearly():
+    data = pd.DataFrame({"frequency": [0, 1, 0, 2], "recency": [0, 3, 0, 5], "T": [10, 10, 10, 10]})
+    with pytest.raises(InsufficientDataError, match="4 customers, 2 with a repeat purchase"):
+        BetaGeoFitter().fit(data)
+
+
+def test_unidentified_model_raises_instead_of_returning_numbers():
+    # Nobody ever drops out: BG/NBD's b runs off to infinity.
+    rng = np.random.default_rng(1)
+    T = np.full(3000, 52.0)
+    x = rng.poisson(0.5 * T)
+    tx = np.where(x > 0, T * rng.beta(np.maximum(x, 1), 1), 0.0)
+    with pytest.raises(ModelFitError, match="do not identify"):
+        BetaGeoFitter().fit(frequency=x, recency=tx, T=T)
+
+
+@pytest.mark.parametrize(("frame", "message"), [
+    (pd.DataFrame({"frequency": [1.5], "recency": [1.0], "T": [2.0]}), "whole number"),
+    (pd.DataFrame({"frequency": [1], "recency": [3.0], "T": [2.0]}), "must not exceed T"),
+    (pd.DataFrame({"frequency": [0], "recency": [1.0], "T": [2.0]}), "recency 0"),
+    (pd.DataFrame({"frequency": [np.nan], "recency": [1.0], "T": [2.0]}), "missing"),
+    (pd.DataFrame({"frequency": [1], "T": [2.0]}), "'recency' is missing"),
+])
+def test_bad_summaries_are_rejected_with_the_reason(frame, message):
+    with pytest.raises(RetentioError, match=message):
+        BetaGeoFitter().fit(frame)
+
+
+def test_gammagamma_with_q_at_most_one_warns_and_stays_finite():
+    freq = np.random.default_rng(2).poisson(4, 20_000).astype(float)
+    data = simulate.gammagamma(3.0, 0.8, 10.0, frequency=freq, seed=3)
+    m = GammaGammaFitter().fit(data)
+    assert m.params_["q"] < 1
+    assert m.population_mean_ is None and "q =" in m.warnings_[0]
+    spend = m.conditional_expected_average_profit(frequency=[0, 1, 4], monetary_value=[0, 12.0, 30.0])
+    assert np.all(np.isfinite(spend)) and np.all(spend > 0)
