@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 from retentio.db.models import (
     Consent,
     Customer,
+    CustomerPrediction,
     Event,
     Feedback,
     Order,
@@ -18,7 +19,7 @@ from retentio.db.models import (
 )
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
-from retentio.results import latest_run, scores
+from retentio.results import latest_run, predictions, scores
 
 MAX_EVENTS = 50
 
@@ -61,5 +62,12 @@ def customer_profile(engine: Engine, ref: str) -> dict[str, Any]:
         if not sc.empty:
             rec = sc.iloc[0].to_dict()
             profile["scores"] = {k: (None if v != v else v) if isinstance(v, float) else v for k, v in rec.items()}
+        pr, _ = predictions(engine, cid)
+        profile["predictions"] = None
+        if not pr.empty:
+            keep = [c.name for c in CustomerPrediction.__table__.columns if c.name not in ("id", "run_id")]
+            rec = pr.iloc[0][keep].to_dict()
+            profile["predictions"] = {k: (None if v != v else v) if isinstance(v, float) else v
+                                      for k, v in rec.items()}
         profile["as_of"] = run.as_of
     return profile

@@ -22,7 +22,7 @@ from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, wi
 from retentio.analytics.definitions import boundaries, purchases, revenue
 from retentio.analytics.engine import Backend, Tables, make_backend
 from retentio.db.bulk import append_frame
-from retentio.db.models import CohortResult, CustomerScore, KpiResult, Order, RefreshRun
+from retentio.db.models import CohortResult, CustomerPrediction, CustomerScore, KpiResult, Order, RefreshRun
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
 from retentio.ingest.writer import records
@@ -189,6 +189,22 @@ def store_scores(engine: Engine, run_id: int, facts: pd.DataFrame, tz: str) -> N
     append_frame(engine, CustomerScore.__table__, df)
 
 
+PREDICTION_COLUMNS = [c.name for c in CustomerPrediction.__table__.columns if c.name not in ("id", "run_id")]
+
+
+def store_predictions(engine: Engine, run_id: int, preds: pd.DataFrame, as_of_utc: dt.datetime) -> None:
+    df = preds.copy()
+    # A next-purchase date is only given for customers more likely active than not.
+    wait = pd.to_timedelta(df.pop("next_purchase_in_days").where(df["p_alive"].fillna(1.0) >= 0.5), unit="D")
+    df["next_purchase_at"] = (pd.Timestamp(as_of_utc) + wait).dt.floor("s")
+    for col in PREDICTION_COLUMNS:
+        if col not in df:
+            df[col] = None
+    df = df[PREDICTION_COLUMNS]
+    df["reasons"] = [json_safe(r) for r in df["reasons"]]
+    append_frame(engine, CustomerPrediction.__table__, df.assign(run_id=run_id))
+
+
 def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.DataFrame) -> None:
     if df.empty:
         return
@@ -199,7 +215,7 @@ def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.Dat
 
 def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = "duckdb",
             active_window: int | None = None, backend: Backend | None = None,
-            progress=None) -> RefreshRun:
+            progress=None, predictions: bool = True, prediction_options=None) -> RefreshRun:
     started = time.perf_counter()
     step = progress or (lambda _msg: None)
     with session_scope(engine) as s:
@@ -224,11 +240,22 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         summary["orders"] = order_totals(ctx)
         summary["currencies"] = currencies(engine)
         timings["compute"] = time.perf_counter() - t0
+        preds = None
+        if predictions:
+            step("predictions")
+            t0 = time.perf_counter()
+            from retentio.predictions import predict
+
+            preds, summary["predictions"] = predict(ctx, facts, summary["typical_interval_days"],
+                                                    prediction_options)
+            timings["predictions"] = time.perf_counter() - t0
         step("store")
         t0 = time.perf_counter()
         # Bulk-written first, in a transaction of its own: readers only look at
         # runs marked ok, and the next refresh removes rows of a run that died here.
         store_scores(engine, run_id, facts, ctx.cfg.time_zone)
+        if preds is not None:
+            store_predictions(engine, run_id, preds, ctx.as_of_utc)
         with engine.begin() as conn:
             for g, df in kpi.items():
                 store_kpis(conn, run_id, g, ctx.window.days, df)
@@ -236,7 +263,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
                 if not df.empty:
                     conn.execute(CohortResult.__table__.insert(), records(df.assign(run_id=run_id, granularity=g)))
             # Older runs' detail rows are superseded; their run records stay as history.
-            for model in (KpiResult, CohortResult, CustomerScore):
+            for model in (KpiResult, CohortResult, CustomerScore, CustomerPrediction):
                 conn.execute(delete(model).where(model.run_id != run_id))
         timings["store"] = time.perf_counter() - t0
         summary["timings_s"] = timings

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, desc, select
 
-from retentio.db.models import CohortResult, CustomerScore, KpiResult, RefreshRun
+from retentio.db.models import CohortResult, Customer, CustomerPrediction, CustomerScore, KpiResult, RefreshRun
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
 from retentio.timezones import to_local
@@ -85,3 +85,24 @@ def scores(engine: Engine, customer_id: int | None = None) -> pd.DataFrame:
     if customer_id is not None:
         stmt = stmt.where(CustomerScore.customer_id == customer_id)
     return _frame(engine, stmt)
+
+
+def predictions(engine: Engine, customer_id: int | None = None, *, top: int | None = None,
+                min_churn: float = 0.0) -> tuple[pd.DataFrame, RefreshRun]:
+    """Stored predictions with the customer's number, name and lifecycle, by value at risk."""
+    run = latest_run(engine)
+    p, sc = CustomerPrediction.__table__, CustomerScore.__table__
+    cols = [c for c in p.c if c.name not in ("id", "run_id")]
+    stmt = (select(Customer.external_id, Customer.first_name, Customer.last_name, Customer.locale, *cols,
+                   sc.c.lifecycle, sc.c.purchases, sc.c.revenue, sc.c.last_purchase_at)
+            .join(Customer, Customer.id == p.c.customer_id)
+            .outerjoin(sc, (sc.c.customer_id == p.c.customer_id) & (sc.c.run_id == p.c.run_id))
+            .where(p.c.run_id == run.id))
+    if customer_id is not None:
+        stmt = stmt.where(p.c.customer_id == customer_id)
+    if min_churn > 0:
+        stmt = stmt.where(p.c.churn_probability >= min_churn)
+    stmt = stmt.order_by(p.c.value_at_risk.desc().nulls_last(), p.c.customer_id)
+    if top:
+        stmt = stmt.limit(top)
+    return _frame(engine, stmt), run

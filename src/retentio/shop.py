@@ -27,6 +27,11 @@ class ShopConfig:
     lifecycle_active: float = 1.5
     lifecycle_at_risk: float = 2.5
     lifecycle_inactive: float = 4.0
+    # Predictions: horizon of expected purchases and CLV, the gross margin on
+    # revenue, and the yearly discount rate applied to future cash flows.
+    prediction_horizon_days: int = 365
+    margin: float = 1.0
+    discount_rate: float = 0.1
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +47,14 @@ def _coerce(key: str, value: Any) -> Any:
         if key == "active_window_days":
             value = int(value)
             if not 1 <= value <= 3650:
+                raise ValueError
+        elif key == "prediction_horizon_days":
+            value = int(value)
+            if not 7 <= value <= 3650:
+                raise ValueError
+        elif key in ("margin", "discount_rate"):
+            value = float(value)
+            if not 0 <= value <= (1 if key == "margin" else 2):
                 raise ValueError
         elif key.startswith("lifecycle_"):
             value = float(value)

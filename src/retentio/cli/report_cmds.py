@@ -143,6 +143,23 @@ def customer(ref: str = typer.Argument(..., help="Customer number (external id)"
             f"({segment_label(sc['rfm_segment'], lang)}) · {t('purchases', lang)}: {sc['purchases']} · "
             f"{t('revenue', lang)}: {f.money(sc['revenue'])} · Ø {f.num(sc['expected_interval_days'])} d "
             f"({sc['interval_source']}) · {track_label(sc['recovery_track'], lang)}")
+    pr = p.get("predictions")
+    if pr:
+        from retentio.cli.predict_cmds import reason_text
+
+        days = load_config(state.engine()).prediction_horizon_days
+
+        def pct(v):
+            return f.pct(v * 100, 0) if v is not None else "–"
+
+        console.print(t("prediction_line", lang, model=pr["model"], alive=pct(pr["p_alive"]), days=days,
+                        exp=f.num(pr["expected_purchases"], 1), lo=f.num(pr["expected_purchases_low"], 1),
+                        hi=f.num(pr["expected_purchases_high"], 1), spend=f.money(pr["expected_spend"]),
+                        clv=f.money(pr["clv"]), clv_lo=f.money(pr["clv_low"]), clv_hi=f.money(pr["clv_high"]),
+                        risk=pct(pr["churn_probability"]),
+                        next=f.date(pr["next_purchase_at"]) if pr["next_purchase_at"] else "–"))
+        if pr.get("reasons"):
+            console.print(f"{t('reasons', lang)}: {reason_text(pr['reasons'], lang)}")
     emit([{**o, "lines": len(o["lines"])} for o in p["orders"][-15:]],
          [("external_id", "#", None), ("placed_at", "Datum" if lang == "de" else "Date", lambda d: f.datetime(d, zone)),
           ("status", "Status", None), ("net_total", t("revenue", lang), f.money), ("lines", "Pos.", None)],

@@ -13,10 +13,12 @@ column types taken from the SQLAlchemy table, then:
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import BigInteger, Date, Engine, Float, Integer, Numeric, Table
+from sqlalchemy import JSON, BigInteger, Date, Engine, Float, Integer, Numeric, Table
 
 from retentio.db.types import UTCDateTime
 
@@ -36,6 +38,10 @@ def _arrow_type(column, dialect: str) -> pa.DataType:
     return pa.string()
 
 
+def _is_json(column) -> bool:
+    return isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON)
+
+
 def to_arrow(table: Table, frame: pd.DataFrame, dialect: str) -> pa.Table:
     cols = {}
     for name in frame.columns:
@@ -45,6 +51,10 @@ def to_arrow(table: Table, frame: pd.DataFrame, dialect: str) -> pa.Table:
             # Stored as naive UTC; SQLite keeps SQLAlchemy's text format.
             ts = pa.array(pd.to_datetime(data, utc=True).dt.tz_localize(None), pa.timestamp("us"))
             cols[name] = pc.strftime(ts, format="%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else ts
+            continue
+        if _is_json(column):
+            cols[name] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in data],
+                                  pa.string())
             continue
         cols[name] = pa.array(data, from_pandas=True).cast(_arrow_type(column, dialect))
     return pa.table(cols)
@@ -70,8 +80,18 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
         import adbc_driver_postgresql.dbapi as adbc
 
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        json_cols = [c for c in data.column_names if _is_json(table.c[c])]
         with adbc.connect(url) as conn, conn.cursor() as cur:
-            cur.adbc_ingest(table.name, data, mode="append")
+            if not json_cols:
+                cur.adbc_ingest(table.name, data, mode="append")
+            else:
+                # Binary COPY cannot write text into jsonb: stage, then cast in one INSERT.
+                stage = f"_stage_{table.name}"
+                cur.adbc_ingest(stage, data, mode="replace", temporary=True)
+                names = ", ".join(f'"{c}"' for c in data.column_names)
+                values = ", ".join(f'"{c}"::jsonb' if c in json_cols else f'"{c}"' for c in data.column_names)
+                cur.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM "{stage}"')
+                cur.execute(f'DROP TABLE "{stage}"')
             conn.commit()
         return
     from retentio.ingest.writer import records

@@ -271,3 +271,31 @@ class CustomerScore(Base):
     expected_interval_days: Mapped[float | None] = mapped_column(Float)
     interval_source: Mapped[str | None] = mapped_column(String(8))
     days_to_second_purchase: Mapped[float | None] = mapped_column(Float)
+
+
+class CustomerPrediction(Base):
+    """Per-customer model output of one refresh (see docs/models.md)."""
+
+    __tablename__ = "customer_predictions"
+    __table_args__ = (UniqueConstraint("run_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("refresh_runs.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(16))
+    p_alive: Mapped[float | None] = mapped_column(Float)
+    p_alive_low: Mapped[float | None] = mapped_column(Float)
+    p_alive_high: Mapped[float | None] = mapped_column(Float)
+    expected_purchases: Mapped[float | None] = mapped_column(Float)
+    expected_purchases_low: Mapped[float | None] = mapped_column(Float)
+    expected_purchases_high: Mapped[float | None] = mapped_column(Float)
+    p_no_purchase: Mapped[float | None] = mapped_column(Float)
+    expected_spend: Mapped[float | None] = mapped_column(Float)
+    clv: Mapped[float | None] = mapped_column(Float)
+    clv_low: Mapped[float | None] = mapped_column(Float)
+    clv_high: Mapped[float | None] = mapped_column(Float)
+    next_purchase_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    churn_probability: Mapped[float | None] = mapped_column(Float)
+    churn_source: Mapped[str | None] = mapped_column(String(16))
+    value_at_risk: Mapped[float | None] = mapped_column(Float, index=True)
+    reasons: Mapped[list | None] = mapped_column(JSONType)

@@ -52,6 +52,7 @@ class Collapsed:
     columns: dict[str, np.ndarray]
     weights: np.ndarray
     n_customers: float
+    inverse: np.ndarray  # each input row's distinct row
 
 
 def as_arrays(data, columns: Sequence[str], **given) -> dict[str, np.ndarray]:
@@ -79,8 +80,8 @@ def as_arrays(data, columns: Sequence[str], **given) -> dict[str, np.ndarray]:
 def check_rfm(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> None:
     if np.any(frequency < 0) or np.any(frequency != np.round(frequency)):
         raise RetentioError("frequency must be a whole number ≥ 0 (repeat purchases)")
-    if np.any(recency < 0) or np.any(T <= 0):
-        raise RetentioError("recency must be ≥ 0 and T > 0")
+    if np.any(recency < 0) or np.any(T < 0):
+        raise RetentioError("recency and T must be ≥ 0")
     if np.any(recency > T * (1 + 1e-9)):
         raise RetentioError("recency must not exceed T (the last purchase lies after the calibration end)")
     if np.any((frequency == 0) & (recency > 0)):
@@ -92,11 +93,12 @@ def collapse(cols: dict[str, np.ndarray], weights: np.ndarray | None = None) -> 
     n = len(cols[names[0]])
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if n == 0:
-        return Collapsed({k: v for k, v in cols.items()}, w, 0.0)
+        return Collapsed(dict(cols), w, 0.0, np.zeros(0, dtype=np.int64))
     stacked = np.column_stack([cols[k] for k in names])
     uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
     summed = np.bincount(inverse.reshape(-1), weights=w, minlength=len(uniq))
-    return Collapsed({k: uniq[:, i].copy() for i, k in enumerate(names)}, summed, float(w.sum()))
+    return Collapsed({k: uniq[:, i].copy() for i, k in enumerate(names)}, summed, float(w.sum()),
+                     inverse.reshape(-1))
 
 
 def numeric_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4) -> np.ndarray:
@@ -132,31 +134,47 @@ def fit_mle(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray, n_customers: 
 
     res = optimize.minimize(objective, x0, method="L-BFGS-B", jac="3-point",
                             options={"ftol": tol * 1e-3, "gtol": tol, "maxiter": maxiter, "maxls": 50})
-    # L-BFGS-B stops on small relative steps; a Nelder-Mead polish costs little
-    # on the collapsed data and makes the optimum reproducible to 1e-7.
-    polish = optimize.minimize(objective, res.x, method="Nelder-Mead",
-                               options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000, "adaptive": True})
-    best = polish if polish.fun <= res.fun else res
+    # L-BFGS-B stops on small relative steps, a little short of the optimum with
+    # a finite-difference gradient; Newton steps with the finite-difference
+    # Hessian (needed for the standard errors anyway) land on it.
+    x, fx = res.x, res.fun
+    for _ in range(4):
+        grad = np.array([(objective(x + e) - objective(x - e)) / 2e-5 for e in np.eye(len(x)) * 1e-5])
+        try:
+            step = np.linalg.solve(numeric_hessian(objective, x), grad)
+        except np.linalg.LinAlgError:
+            break
+        candidate = x - step
+        fc = objective(candidate)
+        if not fc < fx:
+            break
+        x, fx = candidate, fc
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    best = optimize.OptimizeResult(x=x, fun=fx)
     params = np.exp(best.x)
     total_ll = -neg_ll(params)
     if not np.isfinite(total_ll) or best.fun >= 1e99:
         raise ModelFitError(f"{model}: the likelihood is not finite at any tried parameters; check the summary data")
-    degenerate = [n for n, v in zip(names, best.x, strict=True) if abs(v) >= LOG_BOUND]
-    if degenerate:
-        raise ModelFitError(
-            f"{model}: parameter(s) {', '.join(degenerate)} ran off to {'0' if best.x.min() < 0 else 'infinity'} "
-            "— the data do not identify this model (e.g. nobody drops out, or too little history)")
     hess = numeric_hessian(lambda lp: neg_ll(np.exp(lp)), best.x)
     try:
         cov_log = np.linalg.inv(hess)
-        jac = np.diag(params)
-        cov = jac @ cov_log @ jac
-        se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
     except np.linalg.LinAlgError:
-        cov = np.full((len(params), len(params)), np.nan)
-        se = np.full(len(params), np.nan)
+        cov_log = np.full(hess.shape, np.nan)
+    var_log = np.diag(cov_log)
+    # A parameter at the edge of the space, or one the likelihood is flat in
+    # (no finite or a huge relative standard error), is not estimated by the data.
+    degenerate = [n for n, v, var in zip(names, best.x, var_log, strict=True)
+                  if abs(v) >= LOG_BOUND or not np.isfinite(var) or var <= 0 or var > 400]
+    if degenerate:
+        raise ModelFitError(
+            f"{model}: the data do not identify parameter(s) {', '.join(degenerate)} (they run off to 0 or "
+            "infinity, or the likelihood is flat in them — e.g. nobody drops out, or too little history)")
+    jac = np.diag(params)
+    cov = jac @ cov_log @ jac
+    se = np.sqrt(np.diag(cov))
     return {"params": params, "log_likelihood": float(total_ll), "cov": cov, "se": se,
-            "iterations": int(res.nit) + int(polish.nit), "converged": bool(res.success or polish.success)}
+            "iterations": int(res.nit), "converged": bool(res.success or fx < res.fun)}
 
 
 class BaseFitter:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-from scipy import special
+from scipy import linalg, special
 
 QUAD_NODES = 48
 
@@ -34,12 +34,26 @@ def log_hyp2f1_euler(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray)
 
 @lru_cache(maxsize=4096)
 def _jacobi(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes in (0, 1) and weights summing to 1 for the Beta(a, b) density."""
-    # Jacobi weight (1-x)^alpha (1+x)^beta on [-1, 1]; p = (1 + x) / 2 gives
-    # p^(a-1) (1-p)^(b-1) with alpha = b - 1 and beta = a - 1.
-    x, w = special.roots_jacobi(n, b - 1.0, a - 1.0)
-    p = (1.0 + x) / 2.0
-    return p, w / w.sum()
+    """Nodes in (0, 1) and weights summing to 1 for the Beta(a, b) density.
+
+    Golub–Welsch on the Jacobi recurrence (weight (1-x)^al (1+x)^be on [-1, 1]
+    with al = b - 1, be = a - 1, p = (1 + x) / 2). scipy's ``roots_jacobi``
+    scales its weights by the total mass 2^(al+be+1) B(al+1, be+1), which
+    overflows for the large b of frequent buyers (b + x in the thousands);
+    the eigenvector form needs no total mass.
+    """
+    al, be = b - 1.0, a - 1.0
+    k = np.arange(n, dtype=float)
+    s = 2 * k + al + be
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diag = np.where(s == -2, 0.0, (be**2 - al**2) / (s * (s + 2)))
+    diag[0] = (be - al) / (al + be + 2)
+    m = k[1:]
+    sm = 2 * m + al + be
+    off = np.sqrt(4 * m * (m + al) * (m + be) * (m + al + be) / (sm**2 * (sm + 1) * (sm - 1)))
+    x, vec = linalg.eigh_tridiagonal(diag, off)
+    w = vec[0] ** 2
+    return (1.0 + x) / 2.0, w / w.sum()
 
 
 def beta_expectation(func: Callable[[np.ndarray, np.ndarray], np.ndarray], a: float, b: np.ndarray,

@@ -94,3 +94,18 @@ def customer_summary(backend: Backend, t: Tables, calibration_end: dt.date, *,
 
 def holdout_days(calibration_end: dt.date, observation_end: dt.date, unit: str) -> float:
     return (observation_end - calibration_end).days / unit_days(unit)
+
+
+def holdout_steps(backend: Backend, t: Tables, calibration_end: dt.date, observation_end: dt.date,
+                  unit: str) -> pd.DataFrame:
+    """Purchase days in the holdout per time-unit step (1 = the first unit after
+    the calibration end), counting calibration customers only."""
+    days = purchase_days(t)
+    cal_end = ibis.literal(dt.datetime.combine(calibration_end, dt.time()), type="timestamp")
+    obs_end = ibis.literal(dt.datetime.combine(observation_end, dt.time()), type="timestamp")
+    known = days.filter(days.day <= cal_end).select("customer_id").distinct()
+    hold = days.filter((days.day > cal_end) & (days.day <= obs_end)).semi_join(known, "customer_id")
+    step = ((hold.day.epoch_seconds() - cal_end.epoch_seconds() - 1) / (unit_days(unit) * DAY)).floor() + 1
+    stepped = hold.mutate(step=step.cast("int64"))
+    out = backend.execute(stepped.group_by("step").aggregate(purchases=stepped.count()))
+    return out.sort_values("step").reset_index(drop=True)

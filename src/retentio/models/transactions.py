@@ -116,13 +116,7 @@ class TransactionModel(BaseFitter):
         self._check_fitted()
         x, tx, TT = self._rfm(data, frequency, recency, T)
         c = collapse({"x": x, "tx": tx, "T": TT})
-        stacked = np.column_stack([x, tx, TT])
-        keys = np.column_stack([c.columns["x"], c.columns["tx"], c.columns["T"]])
-        _, inverse = np.unique(np.vstack([keys, stacked]), axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        row_of = np.empty(len(keys), dtype=np.int64)
-        row_of[inverse[: len(keys)]] = np.arange(len(keys))
-        pos = row_of[inverse[len(keys):]]
+        pos = c.inverse
         xs, txs, Ts = c.columns["x"], c.columns["tx"], c.columns["T"]
         alive, exp = [], []
         for p in self._param_draws(draws, seed):

@@ -83,6 +83,49 @@ def columns(labels: list[str], values: list[float], f: Fmt, colour: str = PALETT
     return _svg(fig)
 
 
+def tracking(steps: list[int], actual: list[float], predicted: dict[str, list[float]], f: Fmt,
+             labels: tuple[str, str]) -> str:
+    """Cumulative holdout purchases: what happened (bars) and each model's forecast (lines)."""
+    fig, ax = plt.subplots(figsize=(9, 3.0))
+    ax.bar(steps, actual, color="#c9d6df", label=labels[0])
+    for (name, values), colour in zip(predicted.items(), PALETTE, strict=False):
+        ax.plot(steps, values, lw=1.8, color=colour, label=name)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f.num(v)))
+    ax.set_xlabel(labels[1])
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    return _svg(fig)
+
+
+def grouped(labels: list[str], series: dict[str, list[float]], f: Fmt, digits: int = 2) -> str:
+    fig, ax = plt.subplots(figsize=(4.4, 2.8))
+    width = 0.8 / max(1, len(series))
+    for k, ((name, values), colour) in enumerate(zip(series.items(), PALETTE, strict=False)):
+        ax.bar([i + (k - (len(series) - 1) / 2) * width for i in range(len(labels))], values, width=width,
+               color=colour, label=name)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f.num(v, 1)))
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _svg(fig)
+
+
+def calibration(points: dict[str, tuple[list[float], list[float]]], f: Fmt, labels: tuple[str, str]) -> str:
+    """Forecast probability against the observed share, per bin; the diagonal is perfect calibration."""
+    fig, ax = plt.subplots(figsize=(4.4, 2.8))
+    ax.plot([0, 1], [0, 1], color="#bbb", lw=1, ls="--")
+    for (name, (pred, obs)), colour in zip(points.items(), PALETTE, strict=False):
+        ax.plot(pred, obs, marker="o", ms=4, lw=1.2, color=colour, label=name)
+    fmt = FuncFormatter(lambda v, _: f.pct(v * 100, 0))
+    ax.xaxis.set_major_formatter(fmt)
+    ax.yaxis.set_major_formatter(fmt)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return _svg(fig)
+
+
 def _thin_labels(ax, labels: list[str]) -> None:
     step = max(1, -(-len(labels) // 8))
     ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)], rotation=0)

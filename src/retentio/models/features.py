@@ -1,0 +1,134 @@
+"""Customer features at a cutoff date for the supervised churn model, and the label.
+
+Only what was known before the cutoff enters a feature; the label is "no
+purchase in [cutoff, cutoff + horizon)". Order features are computed by the
+analytics engine; feedback, service cases and events are aggregated by the
+operational database (they are small next to the orders, and one GROUP BY
+each).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, case, func, select
+
+from retentio.analytics.definitions import customer_purchases, days_between
+from retentio.analytics.engine import Backend, Tables
+from retentio.db.models import Event, Feedback, ServiceCase
+from retentio.timezones import to_utc
+
+# Each feature's churn reason (keys of the "reason_*" texts in retentio.i18n).
+REASON_OF = {
+    "recency_days": "lost_touch", "overdue": "lost_touch",
+    "purchases_90d": "declining_activity", "purchases_prev_90d": "declining_activity",
+    "gap_trend": "declining_activity", "last_gap_days": "declining_activity",
+    "tenure_days": "low_engagement", "purchases": "low_engagement", "mean_gap_days": "low_engagement",
+    "avg_order_value": "low_value", "revenue": "low_value",
+    "returns": "quality", "return_share": "quality",
+    "last_nps": "dissatisfied", "min_nps": "dissatisfied", "feedback_count": "dissatisfied",
+    "open_cases": "complaint", "cases_90d": "complaint", "case_satisfaction": "service",
+    "events_30d": "no_interaction", "events_90d": "no_interaction",
+    "contract_running": "contract", "contract_cancelled": "contract", "contract_days_left": "contract",
+}
+FEATURES = list(REASON_OF)
+
+
+def order_features(t: Tables, cutoff: dt.datetime) -> ibis.Table:
+    c = ibis.literal(cutoff, type="timestamp")
+    p = customer_purchases(t.orders).filter(lambda o: o.placed < c)
+    age = days_between(c, p.placed)
+    per = p.group_by("customer_id").aggregate(
+        first=p.placed.min(), last=p.placed.max(), purchases=p.count(), revenue=p.net_total.sum(),
+        purchases_90d=ibis.ifelse(age <= 90, 1, 0).sum(),
+        purchases_prev_90d=ibis.ifelse((age > 90) & (age <= 180), 1, 0).sum())
+    j = p.join(per.select("customer_id", "last"), "customer_id")
+    prev = j.group_by("customer_id").aggregate(previous=j.placed.max(where=j.placed < j["last"]))
+    o = t.orders.filter(t.orders.customer_id.notnull() & (t.orders.placed < c))
+    ret = o.group_by("customer_id").aggregate(
+        returns=ibis.ifelse((o.status != "placed") | (o.net_total < 0), 1, 0).sum())
+    out = per.left_join(prev, "customer_id").left_join(ret, "customer_id")
+    return out.select(
+        per.customer_id, per.purchases, per.revenue, per.purchases_90d, per.purchases_prev_90d,
+        recency_days=days_between(c, per["last"]), tenure_days=days_between(c, per["first"]),
+        span_days=days_between(per["last"], per["first"]),
+        last_gap_days=days_between(per["last"], prev.previous),
+        returns=ibis.coalesce(ret.returns, 0),
+    )
+
+
+def contract_features(t: Tables, cutoff: dt.datetime) -> ibis.Table:
+    c = ibis.literal(cutoff, type="timestamp")
+    s = t.subscriptions.filter(lambda s: s.started < c)
+    running = s.ended.isnull() | (s.ended > c)
+    return s.group_by("customer_id").aggregate(
+        contract_running=ibis.ifelse(running, 1, 0).max(),
+        contract_cancelled=ibis.ifelse(s.cancelled.notnull() & (s.cancelled < c), 1, 0).max(),
+        contract_days_left=days_between(s.ended, c).max(where=running & s.ended.notnull()),
+    )
+
+
+def side_features(engine: Engine, cutoff_utc: dt.datetime) -> pd.DataFrame:
+    cut = cutoff_utc
+    d90, d30 = cut - dt.timedelta(days=90), cut - dt.timedelta(days=30)
+    with engine.connect() as conn:
+        fb = pd.DataFrame(conn.execute(
+            select(Feedback.customer_id, Feedback.score, Feedback.submitted_at).where(Feedback.submitted_at < cut)
+        ).all(), columns=["customer_id", "score", "at"])
+        cases = pd.DataFrame(conn.execute(select(
+            ServiceCase.customer_id,
+            func.sum(case(((ServiceCase.closed_at.is_(None)) | (ServiceCase.closed_at >= cut), 1), else_=0)),
+            func.sum(case((ServiceCase.opened_at >= d90, 1), else_=0)),
+            func.avg(ServiceCase.satisfaction),
+        ).where(ServiceCase.opened_at < cut).group_by(ServiceCase.customer_id)).all(),
+            columns=["customer_id", "open_cases", "cases_90d", "case_satisfaction"])
+        events = pd.DataFrame(conn.execute(select(
+            Event.customer_id,
+            func.sum(case((Event.occurred_at >= d30, 1), else_=0)),
+            func.count(),
+        ).where(Event.occurred_at < cut, Event.occurred_at >= d90).group_by(Event.customer_id)).all(),
+            columns=["customer_id", "events_30d", "events_90d"])
+    if len(fb):
+        fb = fb.sort_values(["customer_id", "at"])
+        fb = fb.groupby("customer_id").agg(last_nps=("score", "last"), min_nps=("score", "min"),
+                                           feedback_count=("score", "size")).reset_index()
+    else:
+        fb = pd.DataFrame(columns=["customer_id", "last_nps", "min_nps", "feedback_count"])
+    out = fb.merge(cases, on="customer_id", how="outer").merge(events, on="customer_id", how="outer")
+    return out.astype({"customer_id": "int64"})
+
+
+def churn_label(t: Tables, cutoff: dt.datetime, horizon_days: float) -> ibis.Table:
+    c = ibis.literal(cutoff, type="timestamp")
+    end = ibis.literal(cutoff + dt.timedelta(days=horizon_days), type="timestamp")
+    p = customer_purchases(t.orders)
+    later = p.filter((p.placed >= c) & (p.placed < end))
+    return later.group_by("customer_id").aggregate(future_purchases=later.count())
+
+
+def feature_frame(backend: Backend, t: Tables, engine: Engine, cutoff_local: dt.datetime, tz: str, *,
+                  horizon_days: float | None = None, typical_interval: float = 90.0) -> pd.DataFrame:
+    """One row per customer with a purchase before the cutoff: FEATURES (+ ``churned`` given a horizon)."""
+    df = backend.execute(order_features(t, cutoff_local))
+    contracts = backend.execute(contract_features(t, cutoff_local))
+    df = df.merge(contracts, on="customer_id", how="left")
+    df = df.merge(side_features(engine, to_utc(cutoff_local, tz)), on="customer_id", how="left")
+    for col in ("contract_running", "contract_cancelled", "open_cases", "cases_90d", "events_30d", "events_90d",
+                "feedback_count"):
+        df[col] = df[col].fillna(0).astype(float)
+    df["mean_gap_days"] = np.where(df["purchases"] > 1, df["span_days"] / (df["purchases"] - 1).clip(lower=1), np.nan)
+    df["gap_trend"] = df["last_gap_days"] / df["mean_gap_days"]
+    df["overdue"] = df["recency_days"] / df["mean_gap_days"].fillna(typical_interval)
+    df["avg_order_value"] = df["revenue"] / df["purchases"]
+    df["return_share"] = df["returns"] / (df["purchases"] + df["returns"])
+    for col in FEATURES:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    if horizon_days is not None:
+        label = backend.execute(churn_label(t, cutoff_local, horizon_days))
+        df = df.merge(label, on="customer_id", how="left")
+        df["churned"] = (df["future_purchases"].fillna(0) == 0).astype(int)
+    cols = ["customer_id", *FEATURES] + (["churned"] if horizon_days is not None else [])
+    return df[cols].sort_values("customer_id").reset_index(drop=True)
