@@ -31,6 +31,6 @@ def load_orders(engine, tmp_path: Path, rows: list[tuple], tz: str = "UTC", name
 
 
 def kpi_rows(engine, analytics: str, *, window: int, period: str = "month", as_of: dt.date | None = None):
-    refresh(engine, as_of=as_of, engine_name=analytics, active_window=window)
+    refresh(engine, as_of=as_of, engine_name=analytics, active_window=window, predictions=False)
     df, _ = kpis(engine, period, window, engine_name=analytics)
     return {r["period_start"]: r for r in df.to_dict("records")}

@@ -43,7 +43,7 @@ def classified(shop_db, tmp_path):
         + [("new-1", "new", "2024-12-01T10:00:00", "20")]               # one purchase, d = 31
     )
     load_orders(engine, tmp_path, rows)
-    refresh(engine, as_of=AS_OF, engine_name=analytics)
+    refresh(engine, as_of=AS_OF, engine_name=analytics, predictions=False)
     sc = scores(engine)
     with engine.connect() as conn:
         import sqlalchemy as sa

@@ -143,3 +143,18 @@ def test_gammagamma_with_q_at_most_one_warns_and_stays_finite():
     assert m.population_mean_ is None and "q =" in m.warnings_[0]
     spend = m.conditional_expected_average_profit(frequency=[0, 1, 4], monetary_value=[0, 12.0, 30.0])
     assert np.all(np.isfinite(spend)) and np.all(spend > 0)
+
+
+@pytest.mark.parametrize("model", [BetaGeoFitter, ModifiedBetaGeoFitter])
+@pytest.mark.parametrize("params", [(0.3, 4.0, 0.8, 2.5), (1.2, 10.0, 2.0, 0.7), (0.5, 3.0, 0.3, 0.5)])
+def test_bgnbd_analytic_gradient_matches_finite_differences(model, params):
+    from scipy.optimize import approx_fprime
+
+    x = np.array([0, 1, 3, 0, 10.0])
+    tx = np.array([0, 2, 5, 0, 30.0])
+    T = np.array([10, 10, 20, 0.5, 40.0])
+    p = np.array(params)
+    rows, grad = model()._neg_ll_grad_rows(p, x, tx, T)
+    np.testing.assert_allclose(rows, model()._neg_ll_rows(p, x, tx, T))
+    numeric = approx_fprime(p, lambda q: model()._neg_ll_rows(q, x, tx, T).sum(), 1e-7)
+    np.testing.assert_allclose(grad.sum(axis=0), numeric, rtol=1e-5, atol=1e-5)

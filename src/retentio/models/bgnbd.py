@@ -30,6 +30,43 @@ class _BetaGeoFamily(TransactionModel):
     _param_names = ("r", "alpha", "a", "b")
     _shift = 0
 
+    def _terms(self, params, x, tx, T):
+        """The two log terms of the likelihood ([FHL05] eq. 6; [BDF07] with shift 1):
+        B(a, b+x+k)/B(a,b) (alpha+T)^-(r+x) and B(a+1, b+x+k-1)/B(a,b) (alpha+t_x)^-(r+x)."""
+        r, alpha, a, b = params
+        k = self._shift
+        # The dropout-after-last-purchase term exists only for x + k > 0; for BG/NBD's
+        # x = 0 with b < 1 its B(a+1, b-1) is not even defined, so it is never evaluated.
+        has2 = (x + k) > 0
+        bb = np.where(has2, b + x + k - 1, 1.0)
+        log_b = special.betaln(a, b)
+        term1 = special.betaln(a, b + x + k) - log_b - (r + x) * np.log(alpha + T)
+        term2 = np.where(has2, special.betaln(a + 1, bb) - log_b - (r + x) * np.log(alpha + tx), -np.inf)
+        return term1, term2, has2, bb
+
+    def _neg_ll_rows(self, params, x, tx, T):
+        r, alpha = params[0], params[1]
+        term1, term2, _, _ = self._terms(params, x, tx, T)
+        base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+        return -(base + np.logaddexp(term1, term2))
+
+    def _neg_ll_grad_rows(self, params, x, tx, T):
+        """Rows of -log L and of its gradient in (r, alpha, a, b)."""
+        r, alpha, a, b = params
+        k = self._shift
+        term1, term2, has2, bb = self._terms(params, x, tx, T)
+        total = np.logaddexp(term1, term2)
+        w1, w2 = np.exp(term1 - total), np.exp(term2 - total)
+        psi = special.digamma
+        common_a, common_b = psi(a) - psi(a + b), psi(b) - psi(a + b)
+        top = psi(a + b + x + k)  # a + (b+x+k) = (a+1) + (b+x+k-1)
+        d_r = psi(r + x) - psi(r) + np.log(alpha) - w1 * np.log(alpha + T) - w2 * np.log(alpha + tx)
+        d_alpha = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + tx))
+        d_a = w1 * (psi(a) - top) + w2 * np.where(has2, psi(a + 1) - top, 0.0) - common_a
+        d_b = w1 * (psi(b + x + k) - top) + w2 * np.where(has2, psi(bb) - top, 0.0) - common_b
+        ll = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + total
+        return -ll, -np.column_stack([d_r, d_alpha, d_a, d_b])
+
     def _future(self, p: np.ndarray, t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """E[(1/p)(1 - e^{-lambda p t})] for an active customer: lambda ~ Gamma(r+x, alpha+T),
         p ~ Beta(a, b+x+shift). Equal to the 2F1 closed form of [FHL05] eq. (10)
@@ -96,18 +133,6 @@ class BetaGeoFitter(_BetaGeoFamily):
 
     model_name = "BG/NBD"
 
-    def _neg_ll_rows(self, params, x, tx, T):
-        r, alpha, a, b = params
-        base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-        log_b = special.betaln(a, b)
-        term1 = special.betaln(a, b + x) - log_b - (r + x) * np.log(alpha + T)
-        repeat = x > 0
-        # The dropout-after-last-purchase term exists only for x > 0; b + x - 1
-        # would be negative for x = 0 with b < 1, so it is never evaluated there.
-        term2 = np.where(repeat, special.betaln(a + 1, np.where(repeat, b + x - 1, 1.0)) - log_b
-                         - (r + x) * np.log(alpha + tx), -np.inf)
-        return -(base + np.logaddexp(term1, term2))
-
     def _p_alive(self, p, x, tx, T):
         r, alpha, a, b = p
         repeat = x > 0
@@ -136,14 +161,6 @@ class ModifiedBetaGeoFitter(_BetaGeoFamily):
 
     model_name = "MBG/NBD"
     _shift = 1
-
-    def _neg_ll_rows(self, params, x, tx, T):
-        r, alpha, a, b = params
-        base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-        log_b = special.betaln(a, b)
-        term1 = special.betaln(a, b + x + 1) - log_b - (r + x) * np.log(alpha + T)
-        term2 = special.betaln(a + 1, b + x) - log_b - (r + x) * np.log(alpha + tx)
-        return -(base + np.logaddexp(term1, term2))
 
     def _p_alive(self, p, x, tx, T):
         r, alpha, a, b = p

@@ -77,7 +77,7 @@ class ChurnModel:
 
     def __init__(self, n_estimators: int = 400, learning_rate: float = 0.02, num_leaves: int = 7,
                  min_child_samples: int = 50, subsample: float = 0.8, colsample: float = 0.8,
-                 l2: float = 1.0, cv: int = 5, min_rows: int = 200, min_positives: int = 20,
+                 l2: float = 1.0, cv: int = 3, min_rows: int = 200, min_positives: int = 20,
                  seed: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -101,7 +101,8 @@ class ChurnModel:
         params = {"objective": "binary", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                   "min_child_samples": self.min_child_samples, "bagging_fraction": self.subsample,
                   "bagging_freq": 1, "feature_fraction": self.colsample, "lambda_l2": self.l2,
-                  "seed": self.seed, "deterministic": True, "verbose": -1, "num_threads": 2}
+                  "seed": self.seed, "deterministic": True, "force_col_wise": True, "verbose": -1,
+                  "num_threads": 2}
         data = lgb.Dataset(X, label=y, categorical_feature=list(self.categories_) or "auto")
         return lgb.train(params, data, num_boost_round=self.n_estimators)
 

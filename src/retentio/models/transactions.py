@@ -47,8 +47,14 @@ class TransactionModel(BaseFitter):
         def neg_ll(params: np.ndarray) -> float:
             return float(np.dot(ws, self._neg_ll_rows(params, xs, txs, Ts)))
 
+        grad = None
+        if hasattr(self, "_neg_ll_grad_rows"):
+            def grad(params: np.ndarray) -> tuple[float, np.ndarray]:
+                rows, g = self._neg_ll_grad_rows(params, xs, txs, Ts)
+                return float(np.dot(ws, rows)), ws @ g
+
         result = fit_mle(neg_ll, self._x0(xs, txs, Ts, ws), c.n_customers, self.penalizer,
-                         self._param_names, self.model_name)
+                         self._param_names, self.model_name, neg_ll_grad=grad)
         self._store(result, c.n_customers, len(ws))
         return self
 
