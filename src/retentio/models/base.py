@@ -95,11 +95,19 @@ def collapse(cols: dict[str, np.ndarray], weights: np.ndarray | None = None) -> 
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if n == 0:
         return Collapsed(dict(cols), w, 0.0, np.zeros(0, dtype=np.int64))
-    stacked = np.column_stack([cols[k] for k in names])
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    summed = np.bincount(inverse.reshape(-1), weights=w, minlength=len(uniq))
-    return Collapsed({k: uniq[:, i].copy() for i, k in enumerate(names)}, summed, float(w.sum()),
-                     inverse.reshape(-1))
+    # lexsort + boundaries: np.unique(axis=0) sorts a structured view and is 20× slower.
+    arrays = [cols[k] for k in names]
+    order = np.lexsort(arrays[::-1])
+    sorted_cols = [a[order] for a in arrays]
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = np.any([np.diff(a) != 0 for a in sorted_cols], axis=0)
+    group_of_sorted = np.cumsum(new_group) - 1
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group_of_sorted
+    firsts = np.flatnonzero(new_group)
+    summed = np.bincount(group_of_sorted, weights=w[order], minlength=len(firsts))
+    return Collapsed({k: a[firsts].copy() for k, a in zip(names, sorted_cols, strict=True)}, summed,
+                     float(w.sum()), inverse)
 
 
 def numeric_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-4) -> np.ndarray:
@@ -164,8 +172,10 @@ def _fit_mle(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray, n_customers:
         return value, g
 
     if neg_ll_grad is not None:
+        # With an exact gradient the Newton steps below converge quadratically, so
+        # L-BFGS-B only has to get close.
         res = optimize.minimize(objective_grad, x0, method="L-BFGS-B", jac=True,
-                                options={"ftol": tol * 1e-3, "gtol": tol, "maxiter": maxiter, "maxls": 50})
+                                options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": maxiter, "maxls": 50})
 
         def gradient(x):
             return objective_grad(x)[1]

@@ -30,41 +30,51 @@ class _BetaGeoFamily(TransactionModel):
     _param_names = ("r", "alpha", "a", "b")
     _shift = 0
 
-    def _terms(self, params, x, tx, T):
+    def _terms(self, params, x, tx, T, xu=None):
         """The two log terms of the likelihood ([FHL05] eq. 6; [BDF07] with shift 1):
-        B(a, b+x+k)/B(a,b) (alpha+T)^-(r+x) and B(a+1, b+x+k-1)/B(a,b) (alpha+t_x)^-(r+x)."""
+        B(a, b+x+k)/B(a,b) (alpha+T)^-(r+x) and B(a+1, b+x+k-1)/B(a,b) (alpha+t_x)^-(r+x).
+
+        ``xu`` = (distinct x, each row's index): the special functions depend on
+        x only, so they are evaluated once per distinct purchase count."""
         r, alpha, a, b = params
         k = self._shift
+        ux, inv = xu if xu is not None else np.unique(x, return_inverse=True)
         # The dropout-after-last-purchase term exists only for x + k > 0; for BG/NBD's
         # x = 0 with b < 1 its B(a+1, b-1) is not even defined, so it is never evaluated.
-        has2 = (x + k) > 0
-        bb = np.where(has2, b + x + k - 1, 1.0)
+        has2_u = (ux + k) > 0
+        bb_u = np.where(has2_u, b + ux + k - 1, 1.0)
         log_b = special.betaln(a, b)
-        term1 = special.betaln(a, b + x + k) - log_b - (r + x) * np.log(alpha + T)
-        term2 = np.where(has2, special.betaln(a + 1, bb) - log_b - (r + x) * np.log(alpha + tx), -np.inf)
-        return term1, term2, has2, bb
+        beta1_u = special.betaln(a, b + ux + k) - log_b
+        beta2_u = np.where(has2_u, special.betaln(a + 1, bb_u) - log_b, -np.inf)
+        term1 = beta1_u[inv] - (r + x) * np.log(alpha + T)
+        term2 = beta2_u[inv] - (r + x) * np.log(alpha + tx)
+        return term1, term2, (ux, inv, has2_u, bb_u)
 
-    def _neg_ll_rows(self, params, x, tx, T):
+    def _neg_ll_rows(self, params, x, tx, T, xu=None):
         r, alpha = params[0], params[1]
-        term1, term2, _, _ = self._terms(params, x, tx, T)
-        base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+        term1, term2, (ux, inv, _, _) = self._terms(params, x, tx, T, xu)
+        base = (special.gammaln(r + ux) - special.gammaln(r))[inv] + r * np.log(alpha)
         return -(base + np.logaddexp(term1, term2))
 
-    def _neg_ll_grad_rows(self, params, x, tx, T):
+    def _neg_ll_grad_rows(self, params, x, tx, T, xu=None):
         """Rows of -log L and of its gradient in (r, alpha, a, b)."""
         r, alpha, a, b = params
         k = self._shift
-        term1, term2, has2, bb = self._terms(params, x, tx, T)
+        term1, term2, (ux, inv, has2_u, bb_u) = self._terms(params, x, tx, T, xu)
         total = np.logaddexp(term1, term2)
         w1, w2 = np.exp(term1 - total), np.exp(term2 - total)
         psi = special.digamma
-        common_a, common_b = psi(a) - psi(a + b), psi(b) - psi(a + b)
-        top = psi(a + b + x + k)  # a + (b+x+k) = (a+1) + (b+x+k-1)
-        d_r = psi(r + x) - psi(r) + np.log(alpha) - w1 * np.log(alpha + T) - w2 * np.log(alpha + tx)
+        top_u = psi(a + b + ux + k)  # a + (b+x+k) = (a+1) + (b+x+k-1)
+        da1_u = psi(a) - top_u
+        da2_u = np.where(has2_u, psi(a + 1) - top_u, 0.0)
+        db1_u = psi(b + ux + k) - top_u
+        db2_u = np.where(has2_u, psi(bb_u) - top_u, 0.0)
+        log_at, log_atx = np.log(alpha + T), np.log(alpha + tx)
+        d_r = (psi(r + ux) - psi(r))[inv] + np.log(alpha) - w1 * log_at - w2 * log_atx
         d_alpha = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + tx))
-        d_a = w1 * (psi(a) - top) + w2 * np.where(has2, psi(a + 1) - top, 0.0) - common_a
-        d_b = w1 * (psi(b + x + k) - top) + w2 * np.where(has2, psi(bb) - top, 0.0) - common_b
-        ll = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + total
+        d_a = w1 * da1_u[inv] + w2 * da2_u[inv] - (psi(a) - psi(a + b))
+        d_b = w1 * db1_u[inv] + w2 * db2_u[inv] - (psi(b) - psi(a + b))
+        ll = (special.gammaln(r + ux) - special.gammaln(r))[inv] + r * np.log(alpha) + total
         return -ll, -np.column_stack([d_r, d_alpha, d_a, d_b])
 
     def _future(self, p: np.ndarray, t: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:

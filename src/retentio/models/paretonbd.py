@@ -43,29 +43,43 @@ class ParetoNBDFitter(TransactionModel):
     _param_names = ("r", "alpha", "s", "beta")
     model_name = "Pareto/NBD"
 
+    def _prepare(self, x, tx, T):
+        """Distinct (x, t) pairs among (x, t_x) and (x, T): the 2F1 terms depend on
+        nothing else, and there are far fewer pairs than rows."""
+        pairs = np.concatenate([np.column_stack([x, tx]), np.column_stack([x, T])])
+        uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        return uniq[:, 0], uniq[:, 1], inv[: len(x)], inv[len(x):]
+
     @staticmethod
-    def _log_parts(params, x, tx, T):
+    def _log_parts(params, x, tx, T, pairs=None):
         """log of the two terms inside the bracket of [FH05] eq. (19)."""
         r, alpha, s, beta = params
         first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        rsx = r + s + x
         # The second 2F1 argument is s+1 when alpha >= beta, r+x otherwise (eq. 22).
-        big, small, b_arg = (alpha, beta, s + 1.0) if alpha >= beta else (beta, alpha, r + x)
+        big, small = (alpha, beta) if alpha >= beta else (beta, alpha)
 
-        def log_f(t):
+        def log_f(xv, t):
+            rsx = r + s + xv
+            b_arg = s + 1.0 if alpha >= beta else r + xv
             z = (big - small) / (big + t)
             return log_hyp2f1_euler(rsx, b_arg, rsx + 1.0, z) - rsx * np.log(big + t)
 
-        lf_tx, lf_T = log_f(tx), log_f(T)
+        if pairs is None:
+            lf_tx, lf_T = log_f(x, tx), log_f(x, T)
+        else:
+            px, pt, i_tx, i_T = pairs
+            lf = log_f(px, pt)
+            lf_tx, lf_T = lf[i_tx], lf[i_T]
         diff = np.minimum(lf_T - lf_tx, 0.0)
         with np.errstate(divide="ignore"):
             log_a0 = lf_tx + np.log(-np.expm1(diff))
-        second = np.log(s) - np.log(rsx) + log_a0
+        second = np.log(s) - np.log(r + s + x) + log_a0
         return first, second
 
-    def _neg_ll_rows(self, params, x, tx, T):
+    def _neg_ll_rows(self, params, x, tx, T, xu=None):
         r, alpha, s, beta = params
-        first, second = self._log_parts(params, x, tx, T)
+        first, second = self._log_parts(params, x, tx, T, xu)
         base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
         return -(base + np.logaddexp(first, second))
 

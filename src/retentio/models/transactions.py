@@ -21,8 +21,14 @@ class TransactionModel(BaseFitter):
     purchase) and ``T`` (first purchase to calibration end), all in one time
     unit (days or weeks; the unit of the fit is the unit of every horizon)."""
 
-    def _neg_ll_rows(self, params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+    def _neg_ll_rows(self, params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                     xu: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Per-row negative log-likelihood; ``xu`` = (distinct x, row index), precomputed by fit."""
         raise NotImplementedError
+
+    def _prepare(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray):
+        """What the likelihood can share across rows, computed once per fit."""
+        return np.unique(x, return_inverse=True)
 
     def _x0(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> np.ndarray:
         # Start where the purchase rate matches the data: r = 1, alpha = mean T / mean rate.
@@ -44,13 +50,15 @@ class TransactionModel(BaseFitter):
         c = collapse({"x": x, "tx": tx, "T": TT}, w)
         xs, txs, Ts, ws = c.columns["x"], c.columns["tx"], c.columns["T"], c.weights
 
+        xu = self._prepare(xs, txs, Ts)
+
         def neg_ll(params: np.ndarray) -> float:
-            return float(np.dot(ws, self._neg_ll_rows(params, xs, txs, Ts)))
+            return float(np.dot(ws, self._neg_ll_rows(params, xs, txs, Ts, xu)))
 
         grad = None
         if hasattr(self, "_neg_ll_grad_rows"):
             def grad(params: np.ndarray) -> tuple[float, np.ndarray]:
-                rows, g = self._neg_ll_grad_rows(params, xs, txs, Ts)
+                rows, g = self._neg_ll_grad_rows(params, xs, txs, Ts, xu)
                 return float(np.dot(ws, rows)), ws @ g
 
         result = fit_mle(neg_ll, self._x0(xs, txs, Ts, ws), c.n_customers, self.penalizer,
