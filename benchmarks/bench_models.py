@@ -10,9 +10,11 @@ and the fit-time ratio (median of repeated fits). lifetimes is installed only
 for this benchmark: ``pip install lifetimes``.
 
 ``--scale N [N ...]``: fit + score N simulated customers (MBG/NBD truth,
-Gamma-Gamma spend), each size in a fresh subprocess so that its peak memory
-(max RSS) is its own. The fit uses a random sample of at most
-``--sample`` customers; scoring runs over everyone in chunks.
+Gamma-Gamma spend, three years at daily resolution), each size in a fresh
+subprocess so that its peak memory (max RSS) is its own. Fit and score are
+the refresh's own functions: the fit on a random sample of at most 500,000
+customers, scoring over everyone (P(alive), expected purchases, P(no
+purchase), spend, discounted CLV and delta-method intervals).
 
     python benchmarks/bench_models.py --lifetimes
     python benchmarks/bench_models.py --scale 1000000 10000000
@@ -90,12 +92,12 @@ def compare_lifetimes(repeat: int) -> dict:
     return out
 
 
-def scale_run(n: int, sample: int, seed: int = 0) -> dict:
+def scale_run(n: int, intervals: bool, seed: int = 0) -> dict:
     """Simulate, fit on a sample, score everyone; called in a child process."""
     from retentio.models import simulate
     from retentio.models.bgnbd import ModifiedBetaGeoFitter
     from retentio.models.gammagamma import GammaGammaFitter
-    from retentio.models.value import customer_lifetime_value
+    from retentio.models.scoring import fit_rows, score
 
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
@@ -103,26 +105,25 @@ def scale_run(n: int, sample: int, seed: int = 0) -> dict:
     T = np.floor(rng.uniform(1, 156 * 7, n)) / 7
     data = simulate.bgnbd(0.75, 6.0, 0.8, 4.0, T, seed=seed + 1, modified=True)
     data["recency"] = np.floor(data["recency"] * 7) / 7
-    spend = simulate.gammagamma(6.0, 4.0, 22.0, data["frequency"].to_numpy(), seed=seed + 2)
-    data["monetary_value"] = spend["monetary_value"].to_numpy()
+    amounts = simulate.gammagamma(6.0, 4.0, 22.0, data["frequency"].to_numpy(), seed=seed + 2)
+    data["monetary_value"] = amounts["monetary_value"].to_numpy()
     data = data[["frequency", "recency", "T", "monetary_value"]]
     t_sim = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    fit_rows = data.sample(n=min(sample, n), random_state=seed) if n > sample else data
-    model = ModifiedBetaGeoFitter().fit(fit_rows)
-    gg = GammaGammaFitter().fit(fit_rows)
+    sample = fit_rows(data)
+    model = ModifiedBetaGeoFitter().fit(sample)
+    gg = GammaGammaFitter().fit(sample)
     t_fit = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    rows = {k: data[k].to_numpy() for k in ("frequency", "recency", "T")}
-    alive = model.conditional_probability_alive(**rows)
-    exp = model.conditional_expected_purchases(52, **rows)
-    value = gg.conditional_expected_average_profit(data)
-    clv = customer_lifetime_value(model, value, rows, horizon_days=365, unit_days=7, discount_rate=0.1)
+    spend = gg.conditional_expected_average_profit(data)
+    scores = score(model, spend, data, unit_days=7, horizon_days=365, churn_days=131, margin=1.0,
+                   discount_rate=0.1, intervals=intervals)
     t_score = time.perf_counter() - t0
+    alive, exp, clv = scores["p_alive"], scores["expected_purchases"], scores["clv"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"customers": n, "fit_sample": len(fit_rows), "distinct_fit_rows": model.n_rows_,
+    return {"customers": n, "fit_sample": len(sample), "distinct_fit_rows": model.n_rows_, "intervals": intervals,
             "simulate_s": t_sim, "fit_s": t_fit, "score_s": t_score, "fit_plus_score_s": t_fit + t_score,
             "peak_rss_mb": peak_mb, "params": model.params_.round(4).to_dict(),
             "mean_p_alive": float(alive.mean()), "mean_expected": float(exp.mean()), "total_clv": float(clv.sum())}
@@ -133,17 +134,18 @@ def main() -> None:
     ap.add_argument("--lifetimes", action="store_true")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scale", type=int, nargs="*")
-    ap.add_argument("--sample", type=int, default=500_000)
+    ap.add_argument("--no-intervals", action="store_true", help="score without the delta-method intervals")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(scale_run(args.child, args.sample)))
+        print(json.dumps(scale_run(args.child, not args.no_intervals)))
         return
     results = {}
     if args.lifetimes:
         results["lifetimes"] = compare_lifetimes(args.repeat)
     for n in args.scale or []:
-        proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--sample", str(args.sample)],
+        extra = ["--no-intervals"] if args.no_intervals else []
+        proc = subprocess.run([sys.executable, __file__, "--child", str(n), *extra],
                               capture_output=True, text=True, check=True)
         results[f"scale_{n}"] = json.loads(proc.stdout.strip().splitlines()[-1])
     print(json.dumps(results, indent=2))

@@ -24,12 +24,11 @@ import pandas as pd
 
 from retentio.errors import RetentioError
 from retentio.models.backtest import MODELS, Thresholds, describe, run_backtest
-from retentio.models.base import collapse
 from retentio.models.churn import ChurnModel, classification_metrics
 from retentio.models.features import FEATURES, REASON_OF, feature_frame
 from retentio.models.gammagamma import GammaGammaFitter, frequency_spend_correlation
+from retentio.models.scoring import fit_rows, score
 from retentio.models.summary import customer_summary, holdout_days, holdout_steps, unit_days
-from retentio.models.value import discounted_purchases
 
 RULE_RISK = {"active": 0.1, "reactivated": 0.3, "new": 0.4, "at_risk": 0.5, "inactive": 0.8, "churned": 0.95}
 
@@ -41,7 +40,7 @@ class PredictionOptions:
     holdout_end: dt.date | None = None
     models: tuple[str, ...] = tuple(MODELS)
     penalizer: float = 0.0
-    draws: int = 40
+    intervals: bool = True
     thresholds: Thresholds | None = None
 
 
@@ -74,16 +73,16 @@ def backtest(ctx, opts: PredictionOptions) -> dict[str, Any]:
     return out
 
 
-def _spend(sm: pd.DataFrame, warnings: list[str]) -> tuple[np.ndarray, dict[str, Any] | None]:
+def _spend(fit_on: pd.DataFrame, sm: pd.DataFrame, warnings: list[str]) -> tuple[np.ndarray, dict[str, Any] | None]:
     try:
-        gg = GammaGammaFitter().fit(sm)
+        gg = GammaGammaFitter().fit(fit_on)
     except RetentioError as exc:
         warnings.append(f"Gamma-Gamma not used ({exc}); expected spend = each customer's mean order value")
         own = np.where(sm["frequency"] > 0, sm["monetary_value"], np.nan)
         fallback = np.nanmean(own) if np.isfinite(own).any() else 0.0
         return np.where(np.isfinite(own), own, fallback), None
     warnings.extend(gg.warnings_)
-    corr = frequency_spend_correlation(sm["frequency"], sm["monetary_value"])
+    corr = frequency_spend_correlation(fit_on["frequency"], fit_on["monetary_value"])
     if abs(corr) > 0.3:
         warnings.append(f"Gamma-Gamma assumes spend independent of frequency; their correlation is {corr:.2f}")
     info = {**describe_spend(gg), "frequency_spend_correlation": corr}
@@ -101,31 +100,15 @@ def model_scores(ctx, key: str, opts: PredictionOptions, facts: pd.DataFrame,
                  churn_horizon_days: float, warnings: list[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     cfg = ctx.cfg
     sm = customer_summary(ctx.backend, ctx.tables, last_day(ctx), unit=opts.unit)
-    model = MODELS[key](penalizer=opts.penalizer).fit(sm)
-    u = unit_days(opts.unit)
-    c = collapse({k: sm[k].to_numpy() for k in ("frequency", "recency", "T")})
-    rows, pos = c.columns, c.inverse
-    horizon = cfg.prediction_horizon_days / u
-    alive = model.conditional_probability_alive(**rows)[pos]
-    expected = model.conditional_expected_purchases(horizon, **rows)[pos]
-    band = model.intervals(horizon, **rows, draws=opts.draws)
-    p_none = model.conditional_probability_of_purchases(churn_horizon_days / u, 0, **rows)[pos]
-    wait = model.median_time_to_next_purchase(**rows)[pos] * u
-    spend, spend_info = _spend(sm, warnings)
-    disc = discounted_purchases(model, rows, cfg.prediction_horizon_days, u, cfg.discount_rate)[pos]
-    clv = cfg.margin * spend * disc
-    # Discounting is nearly proportional to the purchase count, so the interval scales along.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio_lo = np.where(expected > 0, band["expected_low"][pos] / expected, 1.0)
-        ratio_hi = np.where(expected > 0, band["expected_high"][pos] / expected, 1.0)
-    out = pd.DataFrame({
-        "customer_id": sm["customer_id"].astype("int64"), "model": key, "p_alive": alive,
-        "p_alive_low": band["p_alive_low"][pos], "p_alive_high": band["p_alive_high"][pos],
-        "expected_purchases": expected, "expected_purchases_low": band["expected_low"][pos],
-        "expected_purchases_high": band["expected_high"][pos], "p_no_purchase": p_none,
-        "expected_spend": spend, "clv": clv, "clv_low": clv * ratio_lo, "clv_high": clv * ratio_hi,
-        "next_purchase_in_days": wait,
-    })
+    sample = fit_rows(sm)
+    if len(sample) < len(sm):
+        warnings.append(f"the models were fitted on a random sample of {len(sample):,} of {len(sm):,} customers")
+    model = MODELS[key](penalizer=opts.penalizer).fit(sample)
+    spend, spend_info = _spend(sample, sm, warnings)
+    scores = score(model, spend, sm, unit_days=unit_days(opts.unit), horizon_days=cfg.prediction_horizon_days,
+                   churn_days=churn_horizon_days, margin=cfg.margin, discount_rate=cfg.discount_rate,
+                   intervals=opts.intervals)
+    out = pd.concat([sm[["customer_id"]].astype("int64").reset_index(drop=True).assign(model=key), scores], axis=1)
     return out, {"model": key, "name": model.model_name, **describe(model), "spend": spend_info}
 
 

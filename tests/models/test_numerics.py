@@ -158,3 +158,22 @@ def test_bgnbd_analytic_gradient_matches_finite_differences(model, params):
     np.testing.assert_allclose(rows, model()._neg_ll_rows(p, x, tx, T))
     numeric = approx_fprime(p, lambda q: model()._neg_ll_rows(q, x, tx, T).sum(), 1e-7)
     np.testing.assert_allclose(grad.sum(axis=0), numeric, rtol=1e-5, atol=1e-5)
+
+
+def test_delta_method_intervals_agree_with_parameter_draws():
+    data = simulate.bgnbd(0.5, 5.0, 0.8, 2.5, T=np.round(np.random.default_rng(3).uniform(10, 60, 3000)), seed=4)
+    model = BetaGeoFitter().fit(data)
+    rows = dict(frequency=[0, 1, 3, 8], recency=[0, 10, 30, 50], T=[40, 40, 52, 55])
+    band = model.intervals(26, **rows)
+    # Reference: quantiles over 2000 draws from the same asymptotic normal of the log-parameters.
+    p0 = model.params_.to_numpy()
+    draws = np.exp(np.random.default_rng(5).multivariate_normal(
+        np.log(p0), model.covariance_.to_numpy() / np.outer(p0, p0), size=2000))
+    x, tx, T = (np.asarray(v, dtype=float) for v in rows.values())
+    exp = np.array([model._expected(p, 26, x, tx, T) for p in draws])
+    alive = np.array([model._p_alive(p, x, tx, T) for p in draws])
+    np.testing.assert_allclose(band["expected_low"], np.quantile(exp, 0.05, axis=0), rtol=0.03)
+    np.testing.assert_allclose(band["expected_high"], np.quantile(exp, 0.95, axis=0), rtol=0.03)
+    np.testing.assert_allclose(band["p_alive_low"][1:], np.quantile(alive, 0.05, axis=0)[1:], rtol=0.03)
+    np.testing.assert_allclose(band["p_alive_high"][1:], np.quantile(alive, 0.95, axis=0)[1:], rtol=0.03)
+    assert band["p_alive_low"][0] == pytest.approx(1.0)  # BG/NBD: no repeat purchase means alive

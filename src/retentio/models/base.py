@@ -268,17 +268,6 @@ class BaseFitter:
         df["upper_95"] = df["estimate"] + 1.96 * df["se"]
         return df
 
-    def _param_draws(self, n: int, seed: int) -> np.ndarray:
-        """Parameter vectors drawn from the asymptotic normal of the log-parameters."""
-        self._check_fitted()
-        p = self.params_.to_numpy()
-        cov = self.covariance_.to_numpy()
-        cov_log = cov / np.outer(p, p)
-        rng = np.random.default_rng(seed)
-        if not np.all(np.isfinite(cov_log)):
-            return np.tile(p, (n, 1))
-        return np.exp(rng.multivariate_normal(np.log(p), cov_log, size=n, method="eigh"))
-
     def __repr__(self) -> str:
         if hasattr(self, "params_"):
             inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from retentio.models.special import beta_expectation, log_nbd_pmf, nbd_sf
+from retentio.models.special import beta_expectation, log_nbd_pmf, nbd_sf, nodes_for_pole
 from retentio.models.transactions import TransactionModel
 
 
@@ -89,7 +89,9 @@ class _BetaGeoFamily(TransactionModel):
             ratio = q * t / aa[idx, None]
             return -np.expm1(-rr[idx, None] * np.log1p(ratio)) / q
 
-        return beta_expectation(g, a, b + x + self._shift)
+        # The integrand's pole sits at q = -(alpha+T)/t; its distance sets the node count.
+        n = nodes_for_pole(float(np.min(aa)) / t) if len(aa) and t > 0 else 8
+        return beta_expectation(g, a, b + x + self._shift, n)
 
     def _expected(self, p, t, x, tx, T):
         return self._p_alive(p, x, tx, T) * self._future(p, t, x, T)
@@ -117,7 +119,8 @@ class _BetaGeoFamily(TransactionModel):
             def g(q: np.ndarray, _idx: np.ndarray, ti=ti) -> np.ndarray:
                 return -np.expm1(-r * np.log1p(q * ti / alpha)) / q
 
-            out[i] = start_alive * beta_expectation(g, a, np.array([b + self._shift]))[0] if ti > 0 else 0.0
+            n = nodes_for_pole(alpha / ti) if ti > 0 else 8
+            out[i] = start_alive * beta_expectation(g, a, np.array([b + self._shift]), n)[0] if ti > 0 else 0.0
         return out
 
 

@@ -50,7 +50,11 @@ def _jacobi(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     diag[0] = (be - al) / (al + be + 2)
     m = k[1:]
     sm = 2 * m + al + be
-    off = np.sqrt(4 * m * (m + al) * (m + be) * (m + al + be) / (sm**2 * (sm + 1) * (sm - 1)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = np.sqrt(4 * m * (m + al) * (m + be) * (m + al + be) / (sm**2 * (sm + 1) * (sm - 1)))
+    if n > 1:
+        # For m = 1, (m + al + be) / (sm - 1) = 1: written out, so al + be = -1 is no 0/0.
+        off[0] = np.sqrt(4 * (1 + al) * (1 + be) / ((2 + al + be) ** 2 * (3 + al + be)))
     x, vec = linalg.eigh_tridiagonal(diag, off)
     w = vec[0] ** 2
     return (1.0 + x) / 2.0, w / w.sum()
@@ -74,6 +78,16 @@ def beta_expectation(func: Callable[[np.ndarray, np.ndarray], np.ndarray], a: fl
         p, w = _jacobi(float(a), float(bk), n)
         out[idx] = func(np.broadcast_to(p, (len(idx), n)), idx) @ w
     return out
+
+
+def nodes_for_pole(distance: float, tol: float = 1e-12, lo: int = 8, hi: int = 128) -> int:
+    """Gauss nodes for an integrand on p in [0, 1] that is analytic except for a
+    pole at p = -distance: the error falls like rho^(-2n), rho the Bernstein
+    ellipse parameter of the pole (Trefethen, Approximation Theory and
+    Approximation Practice, ch. 19)."""
+    x = 1.0 + 2.0 * max(distance, 1e-12)  # the pole in [-1, 1] coordinates, mirrored
+    rho = x + np.sqrt(x * x - 1.0)
+    return int(np.clip(np.ceil(-np.log(tol) / (2.0 * np.log(rho))), lo, hi))
 
 
 def one_minus_pow_over(k: np.ndarray, log_y: np.ndarray) -> np.ndarray:

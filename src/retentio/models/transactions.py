@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from retentio.models.base import BaseFitter, InsufficientDataError, as_arrays, check_rfm, collapse, fit_mle
 
 RFM = ("frequency", "recency", "T")
-CHUNK = 250_000
+CHUNK = 50_000  # rows per block: quadrature temporaries are rows × nodes
 
 
 class TransactionModel(BaseFitter):
@@ -122,24 +123,47 @@ class TransactionModel(BaseFitter):
         r, alpha = self.params_.iloc[0], self.params_.iloc[1]
         return (alpha + TT) * np.expm1(np.log(2.0) / (r + x))
 
-    def intervals(self, t: float, data=None, *, frequency=None, recency=None, T=None, draws: int = 40,
-                  level: float = 0.9, seed: int = 0) -> dict[str, np.ndarray]:
-        """Parameter-uncertainty intervals of P(alive) and E[Y(t)]: both are
-        recomputed for draws from the estimates' asymptotic normal (on the log
-        scale), on the distinct (x, t_x, T) rows only."""
+    def intervals(self, t: float, data=None, *, frequency=None, recency=None, T=None,
+                  level: float = 0.9) -> dict[str, np.ndarray]:
+        """Parameter-uncertainty intervals of P(alive) and E[Y(t)] by the delta method.
+
+        Both are differentiated numerically (central differences, step 1e-4 on
+        the log-parameters) on a scale where the normal approximation holds
+        and the interval stays in range — logit for P(alive), log for E[Y(t)] —
+        and the variance is g' Σ g with Σ the log-parameter covariance. Eight
+        evaluations per row instead of the dozens a parameter bootstrap needs.
+        """
         self._check_fitted()
         x, tx, TT = self._rfm(data, frequency, recency, T)
-        c = collapse({"x": x, "tx": tx, "T": TT})
-        pos = c.inverse
-        xs, txs, Ts = c.columns["x"], c.columns["tx"], c.columns["T"]
-        alive, exp = [], []
-        for p in self._param_draws(draws, seed):
-            alive.append(self._p_alive(p, xs, txs, Ts))
-            exp.append(self._expected(p, t, xs, txs, Ts))
-        lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
-        a, e = np.array(alive), np.array(exp)
-        return {"p_alive_low": np.quantile(a, lo, axis=0)[pos], "p_alive_high": np.quantile(a, hi, axis=0)[pos],
-                "expected_low": np.quantile(e, lo, axis=0)[pos], "expected_high": np.quantile(e, hi, axis=0)[pos]}
+        p0 = self.params_.to_numpy()
+        cov_log = self.covariance_.to_numpy() / np.outer(p0, p0)
+        z = special.ndtri(1 - (1 - level) / 2)
+        eps = 1e-12
+
+        def transformed(p, s):
+            alive = np.clip(self._p_alive(p, x[s], tx[s], TT[s]), eps, 1 - eps)
+            exp = np.maximum(self._expected(p, t, x[s], tx[s], TT[s]), 1e-300)
+            return special.logit(alive), np.log(exp)
+
+        def chunk(s):
+            base_a, base_e = transformed(p0, s)
+            ga, ge = [], []
+            for e in np.eye(len(p0)) * 1e-4:
+                up_a, up_e = transformed(p0 * np.exp(e), s)
+                dn_a, dn_e = transformed(p0 * np.exp(-e), s)
+                ga.append((up_a - dn_a) / 2e-4)
+                ge.append((up_e - dn_e) / 2e-4)
+            ga, ge = np.array(ga), np.array(ge)
+            sd_a = np.sqrt(np.maximum(np.einsum("in,ij,jn->n", ga, cov_log, ga), 0.0))
+            sd_e = np.sqrt(np.maximum(np.einsum("in,ij,jn->n", ge, cov_log, ge), 0.0))
+            # An all-NaN covariance (unidentified) gives no interval rather than a false one.
+            return np.stack([special.expit(base_a - z * sd_a), special.expit(base_a + z * sd_a),
+                             np.exp(base_e - z * sd_e), np.exp(base_e + z * sd_e)])
+
+        n = len(x)
+        parts = [chunk(slice(i, min(i + CHUNK, n))) for i in range(0, max(n, 1), CHUNK)] if n else [np.zeros((4, 0))]
+        out = np.concatenate(parts, axis=1)
+        return {"p_alive_low": out[0], "p_alive_high": out[1], "expected_low": out[2], "expected_high": out[3]}
 
     @staticmethod
     def _chunked(fn, n: int) -> np.ndarray:
