@@ -1,8 +1,9 @@
 """Simulate the demo shop.
 
-Purchases follow the BG/NBD process (Fader, Hardie & Lee 2005) in calendar
-weeks: after acquisition each customer buys at Poisson rate λ ~ Gamma(r, α)
-and, after every purchase, drops out for good with probability p ~ Beta(a, b).
+Purchases follow the modified BG/NBD process (Batislam, Denizel & Filiztekin
+2007) in calendar weeks: after acquisition each customer buys at Poisson rate
+λ ~ Gamma(r, α) and, after every purchase including the first, drops out for
+good with probability p ~ Beta(a, b).
 Order totals follow the Gamma-Gamma spend model (Fader, Hardie & Lee 2005b):
 ν ~ Gamma(q, γ), spend ~ Gamma(p, ν). These parameters are returned as
 ``truth`` so that model code can be checked against them. Seasonality enters
@@ -43,7 +44,8 @@ class Truth:
     gg_gamma: float = 22.0
     time_unit: str = "weeks"
     notes: list[str] = field(default_factory=lambda: [
-        "BG/NBD holds per customer from their first purchase (time in weeks).",
+        "The purchase process is MBG/NBD (Batislam et al. 2007): BG/NBD with the dropout coin also tossed "
+        "right after the first purchase; the bgnbd_* parameters are its r, alpha, a, b (time in weeks).",
         "Gamma-Gamma holds for order totals of purchases (status placed, total > 0).",
         "Cancelled orders, returns (negative records) and guest orders are extra and not purchases.",
     ])
