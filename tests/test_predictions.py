@@ -71,6 +71,14 @@ def test_refresh_stores_a_prediction_for_every_buyer(demo_shop):
     assert (df["clv"] >= 0).all() and df["churn_probability"].between(0, 1).all()
     np.testing.assert_allclose(df["value_at_risk"], df["clv"] * df["churn_probability"], rtol=1e-5, atol=2e-6)
     assert df["value_at_risk"].is_monotonic_decreasing
+    # Contracts: sBG fitted on the demo's subscriptions; renewal rates rise with tenure (sorting effect).
+    contracts = info["contracts"]
+    assert contracts["status"] == "ok" and contracts["ended"] > 0
+    rates = contracts["retention_rate"]
+    assert all(0 < r < 1 for r in rates) and rates == sorted(rates)
+    with_contract = df["contract_renewal_probability"].notna()
+    assert with_contract.sum() > 0 and df.loc[with_contract, "contract_renewal_probability"].between(0, 1).all()
+    assert (df.loc[with_contract, "contract_expected_months"] <= 24).all()
     # Next-purchase dates only for customers more likely active than not.
     assert df.loc[df["p_alive"] < 0.5, "next_purchase_at"].isna().all()
     assert df.loc[df["p_alive"] >= 0.5, "next_purchase_at"].notna().all()

@@ -158,6 +158,10 @@ TEXT: dict[str, dict[str, str]] = {
                               "Bon {spend} · CLV {clv} ({clv_lo}–{clv_hi}) · Risiko {risk} · nächster Kauf ca. {next}",
                         "en": "{model}: P(alive) {alive} · expected purchases in {days} days {exp} ({lo}–{hi}) · "
                               "spend {spend} · CLV {clv} ({clv_lo}–{clv_hi}) · churn risk {risk} · next purchase ~{next}"},
+    "contract_line": {"de": "Vertrag: verlängert im nächsten Monat mit {p}; erwartet noch {m} Monate (2 Jahre, abgezinst)",
+                      "en": "Contract: renews next month with {p}; {m} more months expected (2 years, discounted)"},
+    "report_contracts": {"de": 'Verträge (sBG, Monate): α = {a}, β = {b}; {n} Verträge, {ended} beendet. Verlängerungsquote im 1. Monat {r1}, im 12. Monat {r12}; nach 12 Monaten noch aktiv: {s12}.',
+                         "en": 'Contracts (sBG, months): α = {a}, β = {b}; {n} contracts, {ended} ended. Renewal rate in month 1 {r1}, in month 12 {r12}; still active after 12 months: {s12}.'},
     # Churn reasons (predictions): what pushes a customer's churn risk up.
     "reason_lost_touch": {"de": "Lange kein Kauf – überfällig gemessen am eigenen Kaufrhythmus",
                           "en": "No purchase for a long time – overdue against their own rhythm"},

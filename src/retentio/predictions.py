@@ -27,6 +27,7 @@ from retentio.models.backtest import MODELS, Thresholds, describe, run_backtest
 from retentio.models.churn import ChurnModel, classification_metrics
 from retentio.models.features import FEATURES, REASON_OF, feature_frame
 from retentio.models.gammagamma import GammaGammaFitter, frequency_spend_correlation
+from retentio.models.sbg import ShiftedBetaGeometricFitter
 from retentio.models.scoring import fit_rows, score
 from retentio.models.summary import customer_summary, holdout_days, holdout_steps, unit_days
 
@@ -167,6 +168,44 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
                  "importance": {k: round(float(v), 4) for k, v in model.importance().head(10).items()}}
 
 
+MONTH_DAYS = 365.25 / 12
+CONTRACT_HORIZON_MONTHS = 24
+
+
+def contract_scores(ctx) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+    """sBG on the contracts in monthly periods: per customer with a running
+    contract the probability of renewing next month and the discounted months
+    still expected within two years; the cohort retention curve for the report."""
+    subs = ctx.backend.execute(ctx.tables.subscriptions)
+    if subs.empty:
+        return None, {"status": "skipped", "reason": "no contracts"}
+    as_of = pd.Timestamp(ctx.as_of_local)
+    started = pd.to_datetime(subs["started"])
+    end = pd.to_datetime(subs["cancelled"]).fillna(pd.to_datetime(subs["ended"]))
+    churned = end.notna() & (end < as_of)
+    stop = end.where(churned, as_of)
+    months = np.floor((stop - started).dt.total_seconds() / 86400 / MONTH_DAYS).astype(int)
+    # A contract ended within its first month ended in period 1.
+    periods = np.where(churned, np.maximum(months, 0) + 1, months)
+    try:
+        model = ShiftedBetaGeometricFitter().fit(periods, churned.astype(int))
+    except RetentioError as exc:
+        return None, {"status": "skipped", "reason": str(exc)}
+    running = ~churned
+    monthly = (1 + ctx.cfg.discount_rate) ** (1 / 12) - 1
+    per = pd.DataFrame({"customer_id": subs["customer_id"][running].astype("int64"),
+                        "contract_renewal_probability": model.renewal_probability(periods[running]),
+                        "contract_expected_months": model.expected_payments(periods[running],
+                                                                            CONTRACT_HORIZON_MONTHS, monthly)})
+    # One row per customer: their longest-running contract.
+    per = per.sort_values("contract_expected_months", ascending=False).drop_duplicates("customer_id")
+    info = {"status": "ok", "model": "sBG", "period": "month", "contracts": len(subs), "ended": int(churned.sum()),
+            **{k: v for k, v in describe(model).items() if k != "distinct_rows"},
+            "survival": [float(v) for v in model.survival(np.arange(CONTRACT_HORIZON_MONTHS + 1))],
+            "retention_rate": [float(v) for v in model.retention_rate(np.arange(1, CONTRACT_HORIZON_MONTHS + 1))]}
+    return per, info
+
+
 def rule_reasons(row) -> list[dict[str, Any]]:
     reasons = []
     if row.get("lifecycle") in ("at_risk", "inactive", "churned"):
@@ -193,6 +232,9 @@ def predict(ctx, facts: pd.DataFrame, typical_interval: float, opts: PredictionO
     else:
         scores, chosen = rule_scores(facts, ctx.cfg, churn_h), {"model": "rules", "reason": bt["fallback"]}
     churn, churn_info = churn_scores(ctx, churn_h, typical_interval)
+    contracts, contract_info = contract_scores(ctx)
+    if contracts is not None:
+        scores = scores.merge(contracts, on="customer_id", how="left")
     scores = scores.merge(facts[["customer_id", "lifecycle", "purchases", "returns"]], on="customer_id", how="left")
     if churn is not None:
         scores = scores.merge(churn, on="customer_id", how="left")
@@ -206,7 +248,8 @@ def predict(ctx, facts: pd.DataFrame, typical_interval: float, opts: PredictionO
     scores["reasons"] = [r if isinstance(r, list) else rule_reasons(row)
                          for r, row in zip(scores["reasons"], scores.to_dict("records"), strict=True)]
     scores["value_at_risk"] = scores["clv"] * scores["churn_probability"]
-    summary = {"backtest": bt, "chosen": chosen, "churn_model": churn_info, "churn_horizon_days": churn_h,
+    summary = {"backtest": bt, "chosen": chosen, "churn_model": churn_info, "contracts": contract_info,
+               "churn_horizon_days": churn_h,
                "prediction_horizon_days": ctx.cfg.prediction_horizon_days, "margin": ctx.cfg.margin,
                "discount_rate": ctx.cfg.discount_rate, "warnings": warnings}
     return scores.drop(columns=["lifecycle", "purchases", "returns"]), summary

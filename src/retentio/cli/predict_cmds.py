@@ -43,7 +43,7 @@ def at_risk(top: int = typer.Option(50, "--top", help="How many customers"),
     if fmt != "table":
         keep = ["external_id", "name", "lifecycle", "model", "clv", "clv_low", "clv_high", "p_alive",
                 "churn_probability", "churn_source", "value_at_risk", "expected_purchases", "expected_spend",
-                "next_purchase_at", "reasons"]
+                "next_purchase_at", "reasons", "contract_renewal_probability", "contract_expected_months"]
         emit([{k: r.get(k) for k in keep} for r in rows], [(k, k, None) for k in keep], fmt, meta=meta)
         return
     cols = [("external_id", t("customer_no", lang), None), ("name", t("name", lang), None),

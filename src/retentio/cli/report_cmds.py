@@ -160,6 +160,9 @@ def customer(ref: str = typer.Argument(..., help="Customer number (external id)"
                         next=f.date(pr["next_purchase_at"]) if pr["next_purchase_at"] else "–"))
         if pr.get("reasons"):
             console.print(f"{t('reasons', lang)}: {reason_text(pr['reasons'], lang)}")
+        if pr.get("contract_renewal_probability") is not None:
+            console.print(t("contract_line", lang, p=pct(pr["contract_renewal_probability"]),
+                            m=f.num(pr["contract_expected_months"], 1)))
     emit([{**o, "lines": len(o["lines"])} for o in p["orders"][-15:]],
          [("external_id", "#", None), ("placed_at", "Datum" if lang == "de" else "Date", lambda d: f.datetime(d, zone)),
           ("status", "Status", None), ("net_total", t("revenue", lang), f.money), ("lines", "Pos.", None)],

@@ -299,3 +299,5 @@ class CustomerPrediction(Base):
     churn_source: Mapped[str | None] = mapped_column(String(16))
     value_at_risk: Mapped[float | None] = mapped_column(Float, index=True)
     reasons: Mapped[list | None] = mapped_column(JSONType)
+    contract_renewal_probability: Mapped[float | None] = mapped_column(Float)
+    contract_expected_months: Mapped[float | None] = mapped_column(Float)

@@ -82,7 +82,7 @@ def evaluate(model: TransactionModel, sm: pd.DataFrame, horizon: float, steps: p
     }
 
 
-def describe(model: TransactionModel) -> dict[str, Any]:
+def describe(model) -> dict[str, Any]:
     return {"params": {k: float(v) for k, v in model.params_.items()},
             "se": {k: (float(v) if np.isfinite(v) else None) for k, v in model.standard_errors_.items()},
             "log_likelihood": float(model.log_likelihood_), "customers": int(model.n_customers_),

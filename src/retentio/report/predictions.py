@@ -23,7 +23,7 @@ def prediction_context(engine: Engine, run, lang: str, f: Fmt) -> dict[str, Any]
         return None
     bt, chosen = info["backtest"], info["chosen"]
     out: dict[str, Any] = {"fallback": None, "models": [], "tracking_svg": "", "condexp_svg": "",
-                           "calibration_svg": "", "churn_text": "", "at_risk": []}
+                           "calibration_svg": "", "churn_text": "", "contracts_text": "", "at_risk": []}
     if chosen["model"] == "rules":
         out["fallback"] = t("fallback_rules", lang, why=chosen.get("reason"))
     fitted = {k: m for k, m in bt.get("models", {}).items() if "holdout" in m}
@@ -67,6 +67,12 @@ def prediction_context(engine: Engine, run, lang: str, f: Fmt) -> dict[str, Any]
         out["churn_text"] = _l("churn_metrics", lang, h=f.num(cm["horizon_days"]), cut=cm["validation_cutoff"],
                                auc=f.num(v["roc_auc"], 3), pr=f.num(v["pr_auc"], 3), brier=f.num(v["brier"], 3),
                                lift=f.num(v["lift_at_10"], 2))
+    ci = info.get("contracts") or {}
+    if ci.get("status") == "ok":
+        out["contracts_text"] = _l("contracts", lang, a=f.num(ci["params"]["alpha"], 3), b=f.num(ci["params"]["beta"], 3),
+                                   n=f.num(ci["contracts"]), ended=f.num(ci["ended"]),
+                                   r1=f.pct(ci["retention_rate"][0] * 100), r12=f.pct(ci["retention_rate"][11] * 100),
+                                   s12=f.pct(ci["survival"][12] * 100))
     df, _ = results.predictions(engine, top=TOP_AT_RISK)
     for r in df.to_dict("records"):
         out["at_risk"].append({

@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("churn_source", sa.String(length=16), nullable=True),
         sa.Column("value_at_risk", sa.Float(), nullable=True),
         sa.Column("reasons", retentio.db.types.JSONType, nullable=True),
+        sa.Column("contract_renewal_probability", sa.Float(), nullable=True),
+        sa.Column("contract_expected_months", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["run_id"], ["refresh_runs.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
