@@ -111,10 +111,10 @@ def run_demo(out: Path, *, n_customers: int = 20_000, seed: int = 42, lang: str 
         console.print(f"[bold green]Demo fertig[/] in {secs:.0f} s: {f.num(s['customers'])} Kunden, "
                       f"{f.num(s['orders']['orders'])} Bestellungen, Aktivitätsfenster {run.active_window_days} Tage.")
         console.print(f"Datenbank: [bold]{db.resolve()}[/]\nBericht:   [bold]{report.resolve()}[/]")
-        console.print(f"Weiter: retentio --db {db} kpis  ·  segments  ·  cohorts  ·  customer K10001")
+        console.print(f"Weiter: retentio --db {db} kpis  ·  segments  ·  at-risk  ·  predict  ·  customer K10001")
     else:
         console.print(f"[bold green]Demo ready[/] in {secs:.0f} s: {f.num(s['customers'])} customers, "
                       f"{f.num(s['orders']['orders'])} orders, activity window {run.active_window_days} days.")
         console.print(f"Database: [bold]{db.resolve()}[/]\nReport:   [bold]{report.resolve()}[/]")
-        console.print(f"Next: retentio --db {db} kpis  ·  segments  ·  cohorts  ·  customer K10001")
+        console.print(f"Next: retentio --db {db} kpis  ·  segments  ·  at-risk  ·  predict  ·  customer K10001")
     return report
