@@ -40,21 +40,16 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 def cdnow_summary():
-    from retentio.analytics.engine import DuckDBBackend
     from retentio.db.session import get_engine
     from retentio.ingest.importer import run_import
-    from retentio.models.summary import customer_summary
+    from retentio.models.summary import summary_from_database
     from retentio.shop import set_config
 
     tmp = Path(tempfile.mkdtemp())
     engine = get_engine(f"sqlite:///{tmp / 'cdnow.db'}")
     set_config(engine, "time_zone", "UTC")
     run_import(engine, "orders", DATA / "cdnow" / "CDNOW_master.txt", preset="cdnow", shop_time_zone="UTC")
-    backend = DuckDBBackend()
-    tables = backend.load(engine, "UTC", dt.datetime(1998, 7, 1, tzinfo=dt.UTC))
-    sm = customer_summary(backend, tables, dt.date(1997, 9, 30), unit="weeks")
-    backend.close()
-    return sm
+    return summary_from_database(engine, dt.date(1997, 9, 30), unit="weeks")
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from retentio.analytics.engine import make_backend
 from retentio.cli import app
 from retentio.db.session import get_engine
 from retentio.demo.generator import generate
 from retentio.demo.run import store
 from retentio.models.bgnbd import ModifiedBetaGeoFitter
 from retentio.models.gammagamma import GammaGammaFitter
-from retentio.models.summary import customer_summary
+from retentio.models.summary import summary_from_database
 from retentio.refresh import refresh
 from retentio.results import predictions, scores
 from retentio.shop import set_config
@@ -40,12 +39,7 @@ def test_demo_truth_is_recovered_through_the_whole_pipeline(demo_shop):
     """The demo simulates MBG/NBD (dropout possible right after the first purchase) and
     Gamma-Gamma spend; fitted on the stored orders, the estimates meet the truth."""
     engine, _, data, _ = demo_shop
-    backend = make_backend("duckdb", engine)
-    try:
-        tables = backend.load(engine, "Europe/Berlin", dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
-        sm = customer_summary(backend, tables, dt.date(2026, 10, 31), unit="weeks")
-    finally:
-        backend.close()
+    sm = summary_from_database(engine, dt.date(2026, 10, 31), unit="weeks")
     truth = data.truth
     m = ModifiedBetaGeoFitter().fit(sm)
     for name, key in (("r", "bgnbd_r"), ("alpha", "bgnbd_alpha"), ("a", "bgnbd_a"), ("b", "bgnbd_b")):

@@ -12,7 +12,7 @@ from tests.helpers import load_orders
 from retentio.analytics.engine import make_backend
 from retentio.db.models import Customer
 from retentio.ingest.importer import run_import
-from retentio.models.summary import customer_summary, holdout_steps
+from retentio.models.summary import customer_summary, holdout_steps, summary_from_database
 from retentio.shop import set_config
 
 ORDERS = [
@@ -68,16 +68,8 @@ def test_cdnow_master_gives_the_published_summary(sqlite_engine, data_dir):
     set_config(sqlite_engine, "time_zone", "UTC")
     run_import(sqlite_engine, "orders", data_dir / "cdnow" / "CDNOW_master.txt", preset="cdnow",
                shop_time_zone="UTC")
-    backend = make_backend("duckdb", sqlite_engine)
-    try:
-        tables = backend.load(sqlite_engine, "UTC", dt.datetime(1998, 7, 1, tzinfo=dt.UTC))
-        sm = customer_summary(backend, tables, dt.date(1997, 9, 30), unit="weeks")
-    finally:
-        backend.close()
-    with sqlite_engine.connect() as conn:
-        ids = dict(conn.execute(Customer.__table__.select().with_only_columns(
-            Customer.id, Customer.external_id)).all())
-    sm["master_id"] = sm["customer_id"].map(ids).astype(int)
+    sm = summary_from_database(sqlite_engine, dt.date(1997, 9, 30), unit="weeks")
+    sm["master_id"] = sm["external_id"].astype(int)
     sample = pd.read_csv(data_dir / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
                          names=["master_id", "sample_id", "date", "cds", "value"])
     published = pd.read_csv(data_dir / "cdnow" / "cdnow_customers_summary.csv")

@@ -109,3 +109,31 @@ def holdout_steps(backend: Backend, t: Tables, calibration_end: dt.date, observa
     stepped = hold.mutate(step=step.cast("int64"))
     out = backend.execute(stepped.group_by("step").aggregate(purchases=stepped.count()))
     return out.sort_values("step").reset_index(drop=True)
+
+
+def summary_from_database(engine, calibration_end: dt.date, *, observation_end: dt.date | None = None,
+                          unit: str = "weeks", engine_name: str = "duckdb") -> pd.DataFrame:
+    """The summary straight from an operational database, with each customer's
+    ``external_id`` (the customer number of the source data): for analysts who
+    want the frame the models see, e.g. in a notebook."""
+    from sqlalchemy import select
+
+    from retentio.analytics.engine import make_backend
+    from retentio.db.models import Customer
+    from retentio.shop import load_config
+    from retentio.timezones import to_utc
+
+    tz = load_config(engine).time_zone
+    last = observation_end or calibration_end
+    as_of = to_utc(dt.datetime.combine(last + dt.timedelta(days=1), dt.time()), tz) - dt.timedelta(microseconds=1)
+    backend = make_backend(engine_name, engine)
+    try:
+        tables = backend.load(engine, tz, as_of)
+        sm = customer_summary(backend, tables, calibration_end, observation_end=observation_end, unit=unit)
+        tables.release()
+    finally:
+        backend.close()
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(Customer.id, Customer.external_id)).all())
+    sm.insert(1, "external_id", sm["customer_id"].map(ids))
+    return sm
