@@ -10,8 +10,6 @@ from retentio import results
 from retentio.cli.app import FormatOpt, LangOpt, app, check_format, lang_of, state
 from retentio.cli.output import console, emit, to_json
 from retentio.i18n import Fmt, t
-from retentio.predictions import PredictionOptions, backtest
-from retentio.refresh import open_context
 from retentio.shop import load_config
 
 
@@ -81,6 +79,9 @@ def predict(run_backtest: bool = typer.Option(False, "--backtest", help="Fit on 
         else:
             console.print(f"[bold]{chosen['name']}[/] · {_params(chosen)} · LL {chosen['log_likelihood']:.3f}")
         return
+    from retentio.predictions import PredictionOptions, backtest
+    from retentio.refresh import open_context
+
     opts = PredictionOptions(unit=time_unit, calibration_end=_date(calibration_end), holdout_end=_date(holdout_end))
     hold = opts.holdout_end
     ctx = open_context(engine, as_of=hold, engine_name=engine_name)
