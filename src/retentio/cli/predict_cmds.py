@@ -44,12 +44,15 @@ def at_risk(top: int = typer.Option(50, "--top", help="How many customers"),
                 "next_purchase_at", "reasons", "contract_renewal_probability", "contract_expected_months"]
         emit([{k: r.get(k) for k in keep} for r in rows], [(k, k, None) for k in keep], fmt, meta=meta)
         return
-    cols = [("external_id", t("customer_no", lang), None), ("name", t("name", lang), None),
+    def pct(v):
+        return f.pct(v * 100, 0) if v is not None and v == v else "–"
+
+    # The table keeps to what fits a terminal; names, dates and all reasons are in --format json/csv.
+    cols = [("external_id", t("customer_no", lang), None),
             ("lifecycle", t("status", lang), lambda v: t(v, lang) if v else "–"),
-            ("clv", t("clv", lang), f.money), ("p_alive", t("p_alive", lang), lambda v: f.pct(v * 100 if v == v and v is not None else None, 0)),
-            ("churn_probability", t("churn_probability", lang), lambda v: f.pct(v * 100, 0)),
-            ("value_at_risk", t("value_at_risk", lang), f.money),
-            ("next_purchase_at", t("next_purchase", lang), lambda d: f.date(d) if d is not None else "–"),
+            ("clv", t("clv", lang), f.money0), ("p_alive", t("p_alive", lang), pct),
+            ("churn_probability", t("churn_probability", lang), pct),
+            ("value_at_risk", t("value_at_risk", lang), f.money0),
             ("reasons_text", t("reasons", lang), None)]
     emit(rows, cols, "table", title=t("at_risk_title", lang, n=top))
 
