@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from retentio.errors import RetentioError
-from retentio.models.backtest import MODELS, Thresholds, describe, run_backtest
+from retentio.models.backtest import MODELS, Thresholds, run_backtest
 from retentio.models.churn import ChurnModel, classification_metrics
 from retentio.models.features import FEATURES, REASON_OF, feature_frame
 from retentio.models.gammagamma import GammaGammaFitter, frequency_spend_correlation
@@ -86,15 +86,8 @@ def _spend(fit_on: pd.DataFrame, sm: pd.DataFrame, warnings: list[str]) -> tuple
     corr = frequency_spend_correlation(fit_on["frequency"], fit_on["monetary_value"])
     if abs(corr) > 0.3:
         warnings.append(f"Gamma-Gamma assumes spend independent of frequency; their correlation is {corr:.2f}")
-    info = {**describe_spend(gg), "frequency_spend_correlation": corr}
+    info = {**gg.describe(), "population_mean": gg.population_mean_, "frequency_spend_correlation": corr}
     return gg.conditional_expected_average_profit(sm), info
-
-
-def describe_spend(gg: GammaGammaFitter) -> dict[str, Any]:
-    return {"params": {k: float(v) for k, v in gg.params_.items()},
-            "se": {k: float(v) for k, v in gg.standard_errors_.items()},
-            "log_likelihood": float(gg.log_likelihood_), "customers": int(gg.n_customers_),
-            "population_mean": gg.population_mean_}
 
 
 def model_scores(ctx, key: str, opts: PredictionOptions, facts: pd.DataFrame,
@@ -110,7 +103,7 @@ def model_scores(ctx, key: str, opts: PredictionOptions, facts: pd.DataFrame,
                    churn_days=churn_horizon_days, margin=cfg.margin, discount_rate=cfg.discount_rate,
                    intervals=opts.intervals)
     out = pd.concat([sm[["customer_id"]].astype("int64").reset_index(drop=True).assign(model=key), scores], axis=1)
-    return out, {"model": key, "name": model.model_name, **describe(model), "spend": spend_info}
+    return out, {"model": key, "name": model.model_name, **model.describe(), "spend": spend_info}
 
 
 def rule_scores(facts: pd.DataFrame, cfg, churn_horizon_days: float) -> pd.DataFrame:
@@ -200,7 +193,7 @@ def contract_scores(ctx) -> tuple[pd.DataFrame | None, dict[str, Any]]:
     # One row per customer: their longest-running contract.
     per = per.sort_values("contract_expected_months", ascending=False).drop_duplicates("customer_id")
     info = {"status": "ok", "model": "sBG", "period": "month", "contracts": len(subs), "ended": int(churned.sum()),
-            **{k: v for k, v in describe(model).items() if k != "distinct_rows"},
+            **{k: v for k, v in model.describe().items() if k != "distinct_rows"},
             "survival": [float(v) for v in model.survival(np.arange(CONTRACT_HORIZON_MONTHS + 1))],
             "retention_rate": [float(v) for v in model.retention_rate(np.arange(1, CONTRACT_HORIZON_MONTHS + 1))]}
     return per, info

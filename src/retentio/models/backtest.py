@@ -82,13 +82,6 @@ def evaluate(model: TransactionModel, sm: pd.DataFrame, horizon: float, steps: p
     }
 
 
-def describe(model) -> dict[str, Any]:
-    return {"params": {k: float(v) for k, v in model.params_.items()},
-            "se": {k: (float(v) if np.isfinite(v) else None) for k, v in model.standard_errors_.items()},
-            "log_likelihood": float(model.log_likelihood_), "customers": int(model.n_customers_),
-            "distinct_rows": int(model.n_rows_)}
-
-
 def run_backtest(sm: pd.DataFrame, horizon: float, steps: pd.DataFrame, models=tuple(MODELS),
                  penalizer: float = 0.0, thresholds: Thresholds | None = None) -> dict[str, Any]:
     """Fit each model on the calibration summary ``sm`` (with holdout columns) and score the holdout."""
@@ -117,7 +110,7 @@ def run_backtest(sm: pd.DataFrame, horizon: float, steps: pd.DataFrame, models=t
             out["models"][key] = {"name": MODELS[key].model_name, "error": str(exc)}
             continue
         fit_s = time.perf_counter() - started
-        out["models"][key] = {"name": model.model_name, **describe(model), "fit_seconds": fit_s,
+        out["models"][key] = {"name": model.model_name, **model.describe(), "fit_seconds": fit_s,
                               "holdout": evaluate(model, sm, horizon, steps)}
     fitted = {k: v for k, v in out["models"].items() if "holdout" in v}
     if not fitted:

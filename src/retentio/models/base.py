@@ -268,6 +268,14 @@ class BaseFitter:
         df["upper_95"] = df["estimate"] + 1.96 * df["se"]
         return df
 
+    def describe(self) -> dict:
+        """Estimates, standard errors and fit statistics as plain JSON-able values."""
+        self._check_fitted()
+        return {"params": {k: float(v) for k, v in self.params_.items()},
+                "se": {k: (float(v) if np.isfinite(v) else None) for k, v in self.standard_errors_.items()},
+                "log_likelihood": float(self.log_likelihood_), "customers": int(self.n_customers_),
+                "distinct_rows": int(self.n_rows_)}
+
     def __repr__(self) -> str:
         if hasattr(self, "params_"):
             inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
