@@ -30,6 +30,7 @@ from retentio.models.gammagamma import GammaGammaFitter, frequency_spend_correla
 from retentio.models.sbg import ShiftedBetaGeometricFitter
 from retentio.models.scoring import fit_rows, score
 from retentio.models.summary import customer_summary, holdout_days, holdout_steps, unit_days
+from retentio.models.value import MONTH_DAYS
 
 RULE_RISK = {"active": 0.1, "reactivated": 0.3, "new": 0.4, "at_risk": 0.5, "inactive": 0.8, "churned": 0.95}
 
@@ -161,7 +162,6 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
                  "importance": {k: round(float(v), 4) for k, v in model.importance().head(10).items()}}
 
 
-MONTH_DAYS = 365.25 / 12
 CONTRACT_HORIZON_MONTHS = 24
 
 

@@ -59,9 +59,7 @@ def test_pareto_likelihood_is_exact_where_naive_formulas_overflow(case):
 ])
 @pytest.mark.parametrize("model", [BetaGeoFitter, ModifiedBetaGeoFitter])
 def test_bgnbd_predictions_finite_and_consistent_everywhere(model, params):
-    m = model()
-    m._store({"params": np.array(params), "se": np.zeros(4), "cov": np.zeros((4, 4)),
-              "log_likelihood": 0.0, "converged": True}, 0, 0)
+    m = model.from_params(**dict(zip(("r", "alpha", "a", "b"), params, strict=True)))
     x = np.array([0, 1, 5, 300, 1000.0])
     tx = np.array([0, 10, 50, 77, 77.9])
     T = np.full(5, 78.0)
@@ -77,9 +75,7 @@ def test_bgnbd_predictions_finite_and_consistent_everywhere(model, params):
 
 
 def test_pareto_pmf_sums_to_one_and_matches_expectation():
-    m = ParetoNBDFitter()
-    m._store({"params": np.array([0.55, 10.6, 0.61, 11.7]), "se": np.zeros(4), "cov": np.zeros((4, 4)),
-              "log_likelihood": 0.0, "converged": True}, 0, 0)
+    m = ParetoNBDFitter.from_params(r=0.55, alpha=10.6, s=0.61, beta=11.7)
     rows = dict(frequency=[0, 2, 10], recency=[0, 30.43, 38], T=[38.86] * 3)
     pmf = np.array([m.conditional_probability_of_purchases(39, n, **rows) for n in range(200)])
     np.testing.assert_allclose(pmf.sum(axis=0), 1.0, atol=1e-6)

@@ -45,13 +45,6 @@ def test_cdnow_bgnbd_conditional_expectation_checkpoint(cdnow):
     assert value == pytest.approx(1.226, abs=5e-4)
 
 
-def bgnbd_at(params: dict) -> BetaGeoFitter:
-    m = BetaGeoFitter()
-    m._store({"params": np.array(list(params.values())), "se": np.zeros(4), "cov": np.zeros((4, 4)),
-              "log_likelihood": np.nan, "converged": True}, 0, 0)
-    return m
-
-
 # The R package BTYD's documented values at its rounded CDNOW estimates
 # (r = 0.243, alpha = 4.414, a = 0.793, b = 2.426).
 BTYD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -60,7 +53,7 @@ BTYD_PMF_30 = [0.0019995214, 0.0015170236, 0.0011633150, 0.0009003148, 0.0007023
 
 
 def test_bgnbd_probability_of_purchases_matches_btyd():
-    m = bgnbd_at(BTYD)
+    m = BetaGeoFitter.from_params(**BTYD)
     assert m.probability_of_purchases(39, 0) == pytest.approx(0.5737864, rel=1e-6)
     assert m.probability_of_purchases(2, 10) == pytest.approx(1.07869e-07, rel=1e-4)
     got = [m.probability_of_purchases(30, n) for n in range(11, 21)]
@@ -68,7 +61,7 @@ def test_bgnbd_probability_of_purchases_matches_btyd():
 
 
 def test_bgnbd_pmf_sums_to_one_and_matches_expectation():
-    m = bgnbd_at(BTYD)
+    m = BetaGeoFitter.from_params(**BTYD)
     pmf = np.array([m.probability_of_purchases(20, n) for n in range(400)])
     assert pmf.sum() == pytest.approx(1.0, abs=1e-9)
     assert (np.arange(400) * pmf).sum() == pytest.approx(m.expected_purchases(20)[0], rel=1e-6)

@@ -268,6 +268,19 @@ class BaseFitter:
         df["upper_95"] = df["estimate"] + 1.96 * df["se"]
         return df
 
+    @classmethod
+    def from_params(cls, **params: float):
+        """A model with given parameters and no fit (e.g. published estimates), for predictions;
+        standard errors are unknown (NaN), so no intervals."""
+        names = list(cls._param_names)
+        if sorted(params) != sorted(names):
+            raise RetentioError(f"{cls.model_name} needs exactly the parameters {', '.join(names)}")
+        k = len(names)
+        model = cls()
+        model._store({"params": np.array([float(params[n]) for n in names]), "se": np.full(k, np.nan),
+                      "cov": np.full((k, k), np.nan), "log_likelihood": float("nan"), "converged": True}, 0, 0)
+        return model
+
     def describe(self) -> dict:
         """Estimates, standard errors and fit statistics as plain JSON-able values."""
         self._check_fitted()
