@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     engine: Literal["duckdb", "postgres", "pyspark"] = "duckdb"
     lang: str | None = None
+    # Where the unsubscribe and survey links point (the `retentio serve` app).
+    public_url: str = "http://127.0.0.1:8000"
+    # smtp://user:password@host:587?starttls=1 or smtps://… ; empty: email is not sent.
+    smtp_url: str = ""
+    smtp_rate_per_second: float = 0.0  # 0: no limit
+    webhook_secret: str = ""  # HMAC key for webhooks; falls back to secret_key
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

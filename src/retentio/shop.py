@@ -6,6 +6,7 @@ bootstrap values (database URL, secret key) are in :mod:`retentio.settings`.
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -32,6 +33,18 @@ class ShopConfig:
     prediction_horizon_days: int = 365
     margin: float = 1.0
     discount_rate: float = 0.1
+    # Contact guardrails (docs/delivery.md): at most `frequency_cap` marketing
+    # messages per customer within `frequency_window_days`, across all flows;
+    # nothing marketing between quiet_hours_start and quiet_hours_end in the
+    # recipient's own time zone; marketing email only after double opt-in.
+    frequency_cap: int = 2
+    frequency_window_days: int = 7
+    quiet_hours_start: str = "20:00"
+    quiet_hours_end: str = "08:00"
+    require_double_opt_in: bool = True
+    sender_name: str = ""  # empty: the shop name
+    sender_email: str = "shop@example.com"
+    attribution_days: int = 14
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +73,16 @@ def _coerce(key: str, value: Any) -> Any:
             value = float(value)
             if value <= 0:
                 raise ValueError
+        elif key in ("frequency_cap", "frequency_window_days", "attribution_days"):
+            value = int(value)
+            if not 0 <= value <= 365:
+                raise ValueError
+        elif key in ("quiet_hours_start", "quiet_hours_end"):
+            dt.time.fromisoformat(str(value))
+        elif key == "require_double_opt_in":
+            value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        elif key == "sender_email" and "@" not in str(value):
+            raise ValueError
         elif key == "time_zone":
             zoneinfo.ZoneInfo(str(value))
         elif key == "currency" and not (isinstance(value, str) and len(value) == 3):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import retentio.db.act_models  # noqa: F401  (registers the act tables)
 from retentio.db.models import Base
 
 config = context.config

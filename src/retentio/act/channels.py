@@ -1,0 +1,205 @@
+"""Channels: one small protocol, three transports (email over SMTP, webhooks, call lists).
+
+A channel gets one rendered outbox message and says whether it was accepted,
+failed for now (retry with back-off) or failed for good. Every message carries
+a stable identity derived from its idempotency key — the email ``Message-ID``
+and the webhook ``Idempotency-Key`` header — so in the one case a transport
+can be asked twice (the worker died after the server accepted but before the
+database recorded it), the receiver sees the same id twice and can drop the
+copy (docs/delivery.md, "Exactly once").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import smtplib
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from retentio.act.links import unsubscribe_url
+
+
+@dataclass
+class Outgoing:
+    id: int
+    key: str
+    channel: str
+    customer_id: int | None
+    address: str | None
+    purpose: str
+    subject: str | None = None
+    body_text: str | None = None
+    body_html: str | None = None
+    payload: dict[str, Any] | None = None
+    locale: str | None = None
+    flow_key: str | None = None
+
+
+@dataclass
+class Result:
+    ok: bool
+    permanent: bool = False
+    error: str | None = None
+    message_id: str | None = None
+    local_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, msg: Outgoing) -> Result: ...
+
+    def close(self) -> None: ...
+
+
+def message_id(key: str, domain: str) -> str:
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+class RateLimiter:
+    """At most ``rate`` calls per second (token bucket of one second's worth); 0 means no limit."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.tokens, self.last = rate, max(rate, 1.0), time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if self.rate <= 0:
+            return
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(max(self.rate, 1.0), self.tokens + (now - self.last) * self.rate)
+            self.last = now
+            if self.tokens < 1:
+                time.sleep((1 - self.tokens) / self.rate)
+                self.last, self.tokens = time.monotonic(), 1.0
+            self.tokens -= 1
+
+
+class SmtpChannel:
+    """Email over SMTP: ``smtp://user:pass@host:587?starttls=1`` or ``smtps://…:465``."""
+
+    name = "email"
+
+    def __init__(self, url: str, sender: str, sender_name: str = "", rate: float = 0.0, timeout: float = 30) -> None:
+        u = urlsplit(url)
+        if u.scheme not in ("smtp", "smtps"):
+            raise ValueError("SMTP URL must start with smtp:// or smtps://")
+        q = parse_qs(u.query)
+        self.host, self.port = u.hostname or "localhost", u.port or (465 if u.scheme == "smtps" else 25)
+        self.ssl, self.starttls = u.scheme == "smtps", q.get("starttls", ["0"])[0] in ("1", "true")
+        self.user, self.password = unquote(u.username or ""), unquote(u.password or "")
+        self.sender, self.sender_name, self.timeout = sender, sender_name, timeout
+        self.domain = sender.rsplit("@", 1)[-1]
+        self.limiter = RateLimiter(rate)
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
+            smtp = cls(self.host, self.port, timeout=self.timeout)
+            if self.starttls:
+                smtp.starttls()
+            if self.user:
+                smtp.login(self.user, self.password)
+            self._smtp = smtp
+        return self._smtp
+
+    def build(self, msg: Outgoing) -> EmailMessage:
+        em = EmailMessage()
+        em["From"] = formataddr((self.sender_name, self.sender)) if self.sender_name else self.sender
+        em["To"] = msg.address
+        em["Subject"] = msg.subject or ""
+        em["Date"] = formatdate(usegmt=True)
+        em["Message-ID"] = message_id(msg.key, self.domain)
+        if msg.locale:
+            em["Content-Language"] = msg.locale
+        if msg.purpose == "marketing" and msg.customer_id is not None:
+            # RFC 2369 + RFC 8058: mail clients offer a one-click unsubscribe that POSTs to this URL.
+            em["List-Unsubscribe"] = f"<{unsubscribe_url(msg.customer_id)}>"
+            em["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        em["X-Retentio-Flow"] = msg.flow_key or ""
+        em.set_content(msg.body_text or "")
+        if msg.body_html:
+            em.add_alternative(msg.body_html, subtype="html")
+        return em
+
+    def send(self, msg: Outgoing) -> Result:
+        em = self.build(msg)
+        self.limiter.wait()
+        try:
+            self._connect().send_message(em)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code = next(iter(exc.recipients.values()))[0]
+            return Result(False, permanent=code >= 500, error=f"recipient refused ({code})")
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            return Result(False, permanent=exc.smtp_code >= 500, error=f"SMTP {exc.smtp_code}")
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            self.close()
+            return Result(False, error=f"{type(exc).__name__}: {exc}"[:300])
+        return Result(True, message_id=em["Message-ID"])
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._smtp = None
+
+
+def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class WebhookChannel:
+    """JSON POST, signed ``X-Retentio-Signature: sha256=HMAC(secret, timestamp + "." + body)``."""
+
+    name = "webhook"
+
+    def __init__(self, secret: str, timeout: float = 10) -> None:
+        self.secret, self.timeout = secret, timeout
+
+    def send(self, msg: Outgoing) -> Result:
+        body = json.dumps(msg.payload or {}, sort_keys=True, separators=(",", ":")).encode()
+        ts = str(int(time.time()))
+        req = urllib.request.Request(msg.address or "", data=body, method="POST", headers={
+            "Content-Type": "application/json", "Idempotency-Key": msg.key, "X-Retentio-Timestamp": ts,
+            "X-Retentio-Signature": sign_webhook(self.secret, ts, body), "User-Agent": "retentio"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                resp.read()
+        except urllib.error.HTTPError as exc:
+            transient = exc.code in (408, 425, 429) or exc.code >= 500
+            return Result(False, permanent=not transient, error=f"HTTP {exc.code}")
+        except (urllib.error.URLError, OSError) as exc:
+            return Result(False, error=f"{type(exc).__name__}: {exc}"[:300])
+        return Result(True, message_id=msg.key)
+
+    def close(self) -> None:
+        pass
+
+
+class CallListChannel:
+    """A call task is a row in ``call_list_entries``, written with the outbox update: exactly once."""
+
+    name = "call_list"
+
+    def send(self, msg: Outgoing) -> Result:
+        p = msg.payload or {}
+        value = p.get("eiv")
+        return Result(True, message_id=msg.key, local_rows=[{
+            "outbox_id": msg.id, "list_name": msg.address or "calls", "customer_id": msg.customer_id,
+            "priority_value": value, "script": p.get("script"), "context": {k: v for k, v in p.items() if k != "script"}}])
+
+    def close(self) -> None:
+        pass

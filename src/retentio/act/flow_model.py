@@ -1,0 +1,162 @@
+"""Flow definitions: trigger, steps, exit and re-entry rules, as data.
+
+A flow is written in TOML (``retentio flows import my_flow.toml``) or built in
+Python with :class:`Flow` / :func:`parse_flow`; both end in the same validated
+dict, which is what gets versioned in ``flow_versions``. docs/flows.md has the
+full reference; the built-in library is in ``act/library/flows``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retentio.errors import ConfigError
+
+LIBRARY = Path(__file__).parent / "library"
+TRIGGERS = ("event", "contract_ending", "date", "state", "calendar")
+EVENTS = ("first_purchase", "order_placed", "cart_abandoned", "nps_answered", "case_closed")
+DATES = ("birthday", "first_purchase_anniversary")
+STATES = ("lifecycle", "churn_risk", "segment")
+STEP_TYPES = ("wait", "send", "branch", "split", "call_list", "webhook", "exit")
+CHANNELS = ("email", "webhook", "call_list")
+REENTRY = ("per_occurrence", "once", "after_days")
+
+
+@dataclass
+class Step:
+    id: str
+    type: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Flow:
+    key: str
+    name: dict[str, str]
+    trigger: dict[str, Any]
+    steps: list[Step]
+    priority: int = 50
+    purpose: str = "marketing"
+    control_share: float = 0.1
+    variants: list[str] = field(default_factory=lambda: ["A"])
+    audience: dict[str, Any] | None = None
+    exit: dict[str, Any] = field(default_factory=dict)
+    reentry: dict[str, Any] = field(default_factory=lambda: {"policy": "per_occurrence"})
+    targeting: dict[str, Any] | None = None
+    description: dict[str, str] = field(default_factory=dict)
+
+    def step_index(self, step_id: str) -> int:
+        for i, s in enumerate(self.steps):
+            if s.id == step_id:
+                return i
+        raise ConfigError(f"flow {self.key}: no step {step_id!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.name, "description": self.description, "priority": self.priority,
+                "purpose": self.purpose, "control_share": self.control_share, "variants": self.variants,
+                "audience": self.audience, "exit": self.exit, "reentry": self.reentry,
+                "targeting": self.targeting, "trigger": self.trigger,
+                "steps": [{"id": s.id, "type": s.type, **s.options} for s in self.steps]}
+
+
+def _need(d: dict, key: str, where: str) -> Any:
+    if key not in d:
+        raise ConfigError(f"{where}: missing {key!r}")
+    return d[key]
+
+
+def _check_trigger(tr: dict, where: str) -> None:
+    kind = _need(tr, "type", where)
+    if kind not in TRIGGERS:
+        raise ConfigError(f"{where}: trigger type {kind!r} is not one of {', '.join(TRIGGERS)}")
+    if kind == "event" and not isinstance(_need(tr, "event", where), str):
+        raise ConfigError(f"{where}: event must be a name")
+    if kind == "date" and _need(tr, "date", where) not in DATES:
+        raise ConfigError(f"{where}: date must be one of {', '.join(DATES)}")
+    if kind == "state" and _need(tr, "state", where) not in STATES:
+        raise ConfigError(f"{where}: state must be one of {', '.join(STATES)}")
+    if kind == "calendar":
+        _need(tr, "occasion", where)
+    if kind == "contract_ending" and int(tr.get("days_before", 30)) < 0:
+        raise ConfigError(f"{where}: days_before must be ≥ 0")
+
+
+def _check_step(s: dict, ids: set[str], where: str) -> None:
+    kind = s["type"]
+    if kind not in STEP_TYPES:
+        raise ConfigError(f"{where}: step type {kind!r} is not one of {', '.join(STEP_TYPES)}")
+    if kind == "wait":
+        if not any(k in s for k in ("days", "hours", "minutes", "at")):
+            raise ConfigError(f"{where}: wait needs days, hours, minutes or at")
+        if "at" in s:
+            dt.time.fromisoformat(s["at"])
+    elif kind in ("send", "call_list"):
+        _need(s, "template", where)
+        if kind == "send" and s.get("channel", "email") not in ("email",):
+            raise ConfigError(f"{where}: send goes by email; use a webhook or call_list step for the others")
+    elif kind == "webhook":
+        _need(s, "url", where)
+    elif kind == "branch":
+        _need(s, "if", where)
+        for target in (s.get("then"), s.get("else")):
+            if target is not None and target not in ids:
+                raise ConfigError(f"{where}: branch goes to unknown step {target!r}")
+    elif kind == "split":
+        for target in _need(s, "branches", where).values():
+            if target not in ids:
+                raise ConfigError(f"{where}: split goes to unknown step {target!r}")
+
+
+def parse_flow(data: dict[str, Any], source: str = "flow") -> Flow:
+    """Validate a flow definition (as read from TOML or built in Python)."""
+    key = _need(data, "key", source)
+    where = f"{source} ({key})"
+    if not isinstance(key, str) or not key.replace("_", "").replace("-", "").isalnum():
+        raise ConfigError(f"{where}: key must be letters, digits, - and _")
+    trigger = _need(data, "trigger", where)
+    _check_trigger(trigger, where)
+    raw_steps = _need(data, "steps", where)
+    if not raw_steps:
+        raise ConfigError(f"{where}: a flow needs at least one step")
+    ids = [s.get("id") or f"step{i + 1}" for i, s in enumerate(raw_steps)]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{where}: step ids must be unique")
+    steps = []
+    for sid, s in zip(ids, raw_steps, strict=True):
+        s = {**s, "id": sid}
+        _need(s, "type", f"{where} step {sid}")
+        _check_step(s, set(ids), f"{where} step {sid}")
+        steps.append(Step(sid, s["type"], {k: v for k, v in s.items() if k not in ("id", "type")}))
+    share = float(data.get("control_share", 0.1))
+    if not 0 <= share < 1:
+        raise ConfigError(f"{where}: control_share must be in [0, 1)")
+    purpose = data.get("purpose", "marketing")
+    if purpose not in ("marketing", "transactional"):
+        raise ConfigError(f"{where}: purpose must be marketing or transactional")
+    reentry = data.get("reentry", {"policy": "per_occurrence"})
+    if reentry.get("policy", "per_occurrence") not in REENTRY:
+        raise ConfigError(f"{where}: re-entry policy must be one of {', '.join(REENTRY)}")
+    variants = list(data.get("variants", ["A"]))
+    if not variants or "control" in variants:
+        raise ConfigError(f"{where}: variants must be a non-empty list of names other than 'control'")
+    name = data.get("name", key)
+    return Flow(key=key, name=name if isinstance(name, dict) else {"de": name, "en": name}, trigger=trigger,
+                steps=steps, priority=int(data.get("priority", 50)), purpose=purpose, control_share=share,
+                variants=variants, audience=data.get("audience"), exit=data.get("exit", {}), reentry=reentry,
+                targeting=data.get("targeting"), description=data.get("description", {}))
+
+
+def load_flow_file(path: Path) -> Flow:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return parse_flow(data, str(path))
+
+
+def builtin_flows() -> list[Flow]:
+    return [load_flow_file(p) for p in sorted((LIBRARY / "flows").glob("*.toml"))]

@@ -1,0 +1,126 @@
+"""The customer view: one row per customer with everything segments, flows and messages ask about.
+
+Built from the operational tables and the latest refresh (scores, lifecycle,
+predictions), read as Arrow and handed to the analytics engine, where segments
+are evaluated in bulk. Times are naive UTC here; day counts are relative to
+the ``now`` the view was built for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Engine, text
+
+from retentio.analytics.sources import _columns, _fetch_sqlite
+from retentio.results import latest_run
+
+VIEW_SQL = """
+SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c.locale, c.country,
+       c.time_zone, {birthday} AS birthday, {t_created} AS created_at,
+       s.purchases, s.revenue, s.lifecycle, s.rfm_segment, s.recovery_track, s.r_score, s.f_score, s.m_score,
+       {t_first} AS first_purchase_at, {t_last} AS last_purchase_at, s.expected_interval_days,
+       p.p_alive, p.churn_probability, p.clv, p.value_at_risk, p.expected_purchases,
+       cs.status AS email_consent, {t_doi} AS double_opt_in_at,
+       f.nps_last, k.open_cases
+FROM customers c
+LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = {run}
+LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = {run}
+LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.channel = 'email' AND cs.purpose = 'marketing'
+LEFT JOIN (SELECT f1.customer_id, MAX(f1.score) AS nps_last FROM feedback f1
+           JOIN (SELECT customer_id, MAX(submitted_at) AS m FROM feedback GROUP BY customer_id) f2
+             ON f2.customer_id = f1.customer_id AND f2.m = f1.submitted_at
+           GROUP BY f1.customer_id) f ON f.customer_id = c.id
+LEFT JOIN (SELECT customer_id, COUNT(*) AS open_cases FROM service_cases WHERE closed_at IS NULL
+           GROUP BY customer_id) k ON k.customer_id = c.id
+"""
+
+SCHEMA = pa.schema([
+    ("customer_id", pa.int64()), ("external_id", pa.string()), ("email", pa.string()),
+    ("first_name", pa.string()), ("last_name", pa.string()), ("locale", pa.string()), ("country", pa.string()),
+    ("time_zone", pa.string()), ("birthday", pa.string()), ("created_at", pa.timestamp("us")),
+    ("purchases", pa.int64()), ("revenue", pa.float64()), ("lifecycle", pa.string()),
+    ("rfm_segment", pa.string()), ("recovery_track", pa.string()), ("r_score", pa.int64()),
+    ("f_score", pa.int64()), ("m_score", pa.int64()), ("first_purchase_at", pa.timestamp("us")),
+    ("last_purchase_at", pa.timestamp("us")), ("expected_interval_days", pa.float64()),
+    ("p_alive", pa.float64()), ("churn_probability", pa.float64()), ("clv", pa.float64()),
+    ("value_at_risk", pa.float64()), ("expected_purchases", pa.float64()), ("email_consent", pa.string()),
+    ("double_opt_in_at", pa.timestamp("us")), ("nps_last", pa.int64()), ("open_cases", pa.int64()),
+])
+
+
+def _sql(dialect: str, run_id: int) -> str:
+    def t(col: str) -> str:
+        return f"CAST(strftime('%s', {col}) AS INTEGER)" if dialect == "sqlite" else col
+    birthday = "c.birthday" if dialect == "sqlite" else "CAST(c.birthday AS TEXT)"
+    return VIEW_SQL.format(run=int(run_id), birthday=birthday, t_created=t("c.created_at"),
+                           t_first=t("s.first_purchase_at"), t_last=t("s.last_purchase_at"),
+                           t_doi=t("cs.double_opt_in_at"))
+
+
+def _fetch(engine: Engine, sql: str) -> pa.Table:
+    if engine.dialect.name == "sqlite":
+        return _fetch_sqlite(engine, sql, {})
+    if engine.dialect.name == "postgresql":
+        import adbc_driver_postgresql.dbapi as adbc
+
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with adbc.connect(url) as conn, conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetch_arrow_table()
+    with engine.connect() as conn:
+        result = conn.execute(text(sql))
+        return _columns(list(result.keys()), result.fetchall())
+
+
+def _conform(table: pa.Table) -> pa.Table:
+    cols = []
+    for f in SCHEMA:
+        col = table.column(f.name)
+        if col.type != f.type:
+            if pa.types.is_timestamp(f.type) and (pa.types.is_integer(col.type) or pa.types.is_null(col.type)):
+                col = col.cast(pa.int64()).cast(pa.timestamp("s")).cast(f.type)
+            elif pa.types.is_timestamp(f.type) and pa.types.is_timestamp(col.type):
+                col = col.cast(pa.timestamp("us", col.type.tz)).cast(f.type) if col.type.tz is None else \
+                    pc.local_timestamp(col.cast(pa.timestamp("us", "UTC"))).cast(f.type)
+            else:
+                col = col.cast(f.type)
+        cols.append(col)
+    return pa.table(cols, schema=SCHEMA)
+
+
+def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
+              require_double_opt_in: bool = True) -> pa.Table:
+    """The customer view as Arrow, with the derived day counts and contactability at ``now``."""
+    if run_id is None:
+        run = latest_run(engine, required=False)
+        run_id = run.id if run is not None else -1
+    table = _conform(_fetch(engine, _sql(engine.dialect.name, run_id)))
+    now_naive = pa.scalar(now.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us"))
+    days = {name: pc.divide(pc.cast(pc.subtract(now_naive, table.column(col)), pa.int64()), 86_400e6)
+            for name, col in (("days_since_last_purchase", "last_purchase_at"),
+                              ("days_since_first_purchase", "first_purchase_at"),
+                              ("days_since_signup", "created_at"))}
+    for name, col in days.items():
+        table = table.append_column(name, col)
+    consent = pc.equal(table.column("email_consent"), "granted")
+    if require_double_opt_in:
+        consent = pc.and_(consent, pc.is_valid(table.column("double_opt_in_at")))
+    reachable = pc.and_kleene(pc.fill_null(consent, False), pc.is_valid(table.column("email")))
+    table = table.append_column("email_marketing", pc.fill_null(reachable, False))
+    lang = pc.if_else(pc.starts_with(pc.fill_null(table.column("locale"), ""), "de"), "de", "en")
+    return table.append_column("lang", lang)
+
+
+def view_frame(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas().set_index("customer_id", drop=False)
+
+
+def to_engine(table: pa.Table, con=None) -> ibis.Table:
+    """Register the view in an in-process DuckDB (or the given Ibis connection)."""
+    con = con or ibis.duckdb.connect()
+    return con.create_table("customer_view", table, temp=True, overwrite=True)

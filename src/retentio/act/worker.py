@@ -1,0 +1,178 @@
+"""The outbox worker: claims due messages, sends them once, records the outcome.
+
+States of an outbox row and who moves them::
+
+    pending ──claim──▶ claimed ──mark──▶ sending ──channel ok──▶ sent
+       ▲                  │                 │
+       └── retry later ◀──┴── error ◀───────┘        (failed after MAX_ATTEMPTS
+                                                      or a permanent error)
+
+* Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n)``; on PostgreSQL
+  the sub-select takes ``FOR UPDATE SKIP LOCKED`` so parallel workers never
+  claim the same row. Claims carry a lease; a worker that dies leaves its rows
+  to be re-claimed when the lease runs out.
+* A ``claimed`` row that was never marked ``sending`` was certainly not sent
+  and is simply taken again.
+* The row is committed as ``sending`` before the transport is touched. A
+  re-claimed ``sending`` row is *in doubt* — the server may have accepted it
+  before the worker died — and is counted in ``recoveries`` and sent again
+  with the same Message-ID / Idempotency-Key, so the receiver can recognise
+  the copy. This window is the time between the server's acceptance and one
+  commit; docs/delivery.md measures it.
+* Every completion is conditional on ``worker = me``: a worker whose lease
+  was taken over cannot overwrite the new owner's result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+
+from sqlalchemy import Engine, bindparam, text, update
+
+from retentio.act.channels import CallListChannel, Channel, Outgoing, Result
+from retentio.db.act_models import CallListEntry, OutboxMessage
+from retentio.db.models import Consent
+
+MAX_ATTEMPTS = 8
+DUE = ("(status = 'pending' AND not_before <= :now) "
+       "OR (status IN ('claimed', 'sending') AND lease_until < :now)")
+
+
+def _naive(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+class Worker:
+    def __init__(self, engine: Engine, channels: dict[str, Channel], *, worker_id: str | None = None,
+                 batch: int = 50, lease_seconds: float = 120, channel_names: list[str] | None = None,
+                 require_double_opt_in: bool = True) -> None:
+        self.engine, self.channels = engine, {"call_list": CallListChannel(), **channels}
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.batch, self.lease = batch, dt.timedelta(seconds=lease_seconds)
+        self.only = channel_names or list(self.channels)
+        self.require_doi = require_double_opt_in
+        self.stats: Counter = Counter()
+
+    def claim(self, now: dt.datetime) -> list[Outgoing]:
+        pg = self.engine.dialect.name == "postgresql"
+        names = ", ".join(f"'{c}'" for c in self.only if c.isidentifier())
+        sql = (f"UPDATE outbox SET status = 'claimed', worker = :w, lease_until = :lease, "
+               f"attempts = attempts + 1, "
+               f"recoveries = recoveries + CASE WHEN status = 'sending' THEN 1 ELSE 0 END "
+               f"WHERE id IN (SELECT id FROM outbox WHERE ({DUE}) AND channel IN ({names}) "
+               f"ORDER BY priority DESC, id LIMIT :n{' FOR UPDATE SKIP LOCKED' if pg else ''}) "
+               f"RETURNING id, idempotency_key, channel, customer_id, address, purpose, subject, body_text, "
+               f"body_html, payload, locale, flow_key, recoveries")
+        stmt = text(sql).columns(*[OutboxMessage.__table__.c[c] for c in (
+            "id", "idempotency_key", "channel", "customer_id", "address", "purpose", "subject", "body_text",
+            "body_html", "payload", "locale", "flow_key", "recoveries")])
+        with self.engine.begin() as conn:
+            rows = conn.execute(stmt, {"w": self.id, "lease": _naive(now + self.lease), "now": _naive(now),
+                                       "n": self.batch}).all()
+        self.stats["in_doubt"] += sum(1 for r in rows if r.recoveries and r.recoveries > 0)
+        return [Outgoing(r.id, r.idempotency_key, r.channel, r.customer_id, r.address, r.purpose, r.subject,
+                         r.body_text, r.body_html, r.payload, r.locale, r.flow_key)
+                for r in sorted(rows, key=lambda r: r.id)]
+
+    def _withdrawn(self, batch: list[Outgoing]) -> set[int]:
+        """Marketing emails whose consent was withdrawn (or address suppressed) since they were planned."""
+        ids = sorted({m.customer_id for m in batch if m.channel == "email" and m.purpose == "marketing"})
+        if not ids:
+            return set()
+        with self.engine.connect() as conn:
+            c = Consent.__table__
+            ok = {r.customer_id for r in conn.execute(c.select().where(
+                c.c.customer_id.in_(ids), c.c.channel == "email", c.c.purpose == "marketing",
+                c.c.status == "granted", *( [c.c.double_opt_in_at.is_not(None)] if self.require_doi else [])))}
+            addresses = [m.address.lower() for m in batch if m.address and m.channel == "email"]
+            blocked = {a for (a,) in conn.execute(text("SELECT address FROM suppressions WHERE channel = 'email' "
+                                                      "AND address IN :a").bindparams(
+                bindparam("a", expanding=True)), {"a": addresses})} if addresses else set()
+        return {m.id for m in batch if m.channel == "email" and (
+            (m.purpose == "marketing" and m.customer_id not in ok) or (m.address or "").lower() in blocked)}
+
+    def _set(self, conn, msg_id: int, **values) -> int:
+        t = OutboxMessage.__table__
+        return conn.execute(update(t).where(t.c.id == msg_id, t.c.worker == self.id).values(**values)).rowcount
+
+    def process(self, msg: Outgoing, now: Callable[[], dt.datetime]) -> str:
+        with self.engine.begin() as conn:
+            if not self._set(conn, msg.id, status="sending", lease_until=now() + self.lease):
+                return "lost_lease"
+        channel = self.channels.get(msg.channel)
+        result = channel.send(msg) if channel else Result(False, True, f"no channel {msg.channel!r} configured")
+        with self.engine.begin() as conn:
+            if result.ok:
+                if not self._set(conn, msg.id, status="sent", sent_at=now(), lease_until=None,
+                                 message_id=result.message_id, last_error=None):
+                    return "lost_lease"
+                if result.local_rows:
+                    conn.execute(CallListEntry.__table__.insert(),
+                                 [{**r, "created_at": now()} for r in result.local_rows])
+                return "sent"
+            attempts = conn.execute(text("SELECT attempts FROM outbox WHERE id = :i"), {"i": msg.id}).scalar() or 0
+            if result.permanent or attempts >= MAX_ATTEMPTS:
+                self._set(conn, msg.id, status="failed", lease_until=None, last_error=result.error)
+                return "failed"
+            self._set(conn, msg.id, status="pending", lease_until=None, last_error=result.error,
+                      not_before=now() + backoff(attempts))
+            return "retry"
+
+    def run(self, *, until_empty: bool = True, max_messages: int | None = None, poll_seconds: float = 5.0,
+            stop: Callable[[], bool] = lambda: False, on_progress: Callable[[str], None] | None = None,
+            clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> Counter:
+        done = 0
+        try:
+            while not stop():
+                batch = self.claim(clock())
+                if not batch:
+                    if until_empty:
+                        break
+                    time.sleep(poll_seconds)
+                    continue
+                withdrawn = self._withdrawn(batch)
+                for msg in batch:
+                    if msg.id in withdrawn:
+                        with self.engine.begin() as conn:
+                            self._set(conn, msg.id, status="skipped", reason="consent_withdrawn_or_suppressed",
+                                      lease_until=None)
+                        outcome = "skipped"
+                    else:
+                        outcome = self.process(msg, clock)
+                    self.stats[outcome] += 1
+                    done += 1
+                    if on_progress:
+                        on_progress(outcome)
+                    if stop() or (max_messages and done >= max_messages):
+                        return self.stats
+        finally:
+            self.release()
+            for ch in self.channels.values():
+                ch.close()
+        return self.stats
+
+    def release(self) -> None:
+        """Hand back rows this worker claimed but did not start (on stop; a kill leaves them to the lease)."""
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE outbox SET status = 'pending', worker = NULL, lease_until = NULL, "
+                              "attempts = attempts - 1 WHERE worker = :w AND status = 'claimed'"), {"w": self.id})
+
+
+def make_channels(smtp_url: str, sender: str, sender_name: str, rate: float, webhook_secret: str) -> dict:
+    """The configured transports; email only when an SMTP URL is set."""
+    from retentio.act.channels import SmtpChannel, WebhookChannel
+
+    channels: dict[str, Channel] = {"webhook": WebhookChannel(webhook_secret)}
+    if smtp_url:
+        channels["email"] = SmtpChannel(smtp_url, sender, sender_name, rate)
+    return channels
