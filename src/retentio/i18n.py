@@ -178,6 +178,17 @@ TEXT: dict[str, dict[str, str]] = {
     "reason_low_value": {"de": "Geringer Bestellwert", "en": "Low order value"},
     "reason_no_interaction": {"de": "Keine Aktivität im Shop oder Newsletter",
                               "en": "No activity in the shop or newsletter"},
+    "verdict_lift": {"de": "Wirkung nachgewiesen: mehr Käufe als in der Kontrollgruppe",
+                     "en": "Effect shown: more purchases than the control group"},
+    "verdict_harm": {"de": "Schadet: weniger Käufe als in der Kontrollgruppe",
+                     "en": "Harmful: fewer purchases than the control group"},
+    "verdict_no_detectable_difference": {"de": "Kein nachweisbarer Unterschied (Intervall enthält 0)",
+                                         "en": "No detectable difference (interval includes 0)"},
+    "verdict_too_few": {"de": "Zu wenige Kunden für eine Aussage", "en": "Too few customers for a conclusion"},
+    "short_lift": {"de": "Wirkung", "en": "effect"},
+    "short_harm": {"de": "Schaden", "en": "harm"},
+    "short_no_detectable_difference": {"de": "kein Nachweis", "en": "not shown"},
+    "short_too_few": {"de": "zu wenige", "en": "too few"},
     "reason_other": {"de": "Sonstige Merkmale", "en": "Other characteristics"},
 
 }

@@ -47,8 +47,8 @@ def _paragraphs(text: str) -> Markup:
 
 @lru_cache(maxsize=2)
 def environment(html: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(autoescape=html, undefined=StrictUndefined, trim_blocks=True,
-                                        lstrip_blocks=True, keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(autoescape=html, undefined=StrictUndefined, trim_blocks=False,
+                                        lstrip_blocks=False, keep_trailing_newline=False)
     env.filters["paragraphs"] = _paragraphs
     return env
 

@@ -9,7 +9,7 @@ from retentio.cli.output import err_console
 from retentio.errors import RetentioError
 
 # Registering commands is a side effect of importing their modules.
-from retentio.cli import data_cmds, predict_cmds, report_cmds  # noqa: F401  isort:skip
+from retentio.cli import data_cmds, delivery_cmds, flow_cmds, predict_cmds, report_cmds, segment_cmds  # noqa: F401  isort:skip
 
 
 def main() -> None:

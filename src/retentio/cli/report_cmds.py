@@ -91,10 +91,8 @@ def cohorts(period: str = PeriodOpt,
     emit(rows, cols, "table", title=t("cohort_title", lang, period=t(period, lang), metric=metric))
 
 
-@app.command()
-def segments(fmt: str = FormatOpt, lang: str = LangOpt,
-             by: str = typer.Option("rfm", help="rfm or lifecycle")) -> None:
-    """RFM segments (size, revenue) or lifecycle status counts."""
+def rfm_summary(fmt: str, lang: str | None, by: str) -> None:
+    """RFM segments (size, revenue) or lifecycle status counts (`retentio segments`)."""
     check_format(fmt)
     lang = lang_of(lang)
     f = _fmt(lang)

@@ -1,0 +1,1 @@
+"""The HTTP side: pages that must work without a login (unsubscribe, feedback)."""
