@@ -24,6 +24,7 @@ from retentio.act.recommend import load_baskets, recommend
 from retentio.act.targeting import rank_by_value
 from retentio.act.templates import render, render_script
 from retentio.db.act_models import OutboxMessage
+from retentio.refresh import json_safe
 from retentio.settings import get_settings
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def plan(conn: Connection, rc: RunContext, cands: list[dict], report: RunReport)
                      "enrolment_id": c["enrolment_id"], "customer_id": c["customer_id"], "channel": c["channel"],
                      "purpose": c["purpose"], "priority": c["priority"], "address": c.get("address"),
                      "locale": c.get("locale"), "subject": c.get("subject"), "body_text": c.get("body_text"),
-                     "body_html": c.get("body_html"), "payload": c.get("payload"), "status": status,
+                     "body_html": c.get("body_html"), "payload": json_safe(c.get("payload")), "status": status,
                      "reason": c["reason"], "attempts": 0, "recoveries": 0, "not_before": c["not_before"],
                      "created_at": rc.now})
         report.flows[c["flow_key"]]["queued" if status == "pending" else f"skipped_{c['reason']}".split(" ")[0]] += 1

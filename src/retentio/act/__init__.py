@@ -1,0 +1,1 @@
+"""Acting on the analytics: segments, flows, messages, channels and the outbox (docs/flows.md)."""
