@@ -64,6 +64,13 @@ def pg_engine(pg_admin):
         c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)])
+def db(request):
+    """An operational database of each kind (no analytics engine choice)."""
+    return request.getfixturevalue("pg_engine" if request.param == "postgres" else "sqlite_engine")
+
+
 @pytest.fixture(scope="session")
 def spark_ok():
     try:

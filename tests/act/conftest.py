@@ -11,12 +11,6 @@ from retentio.db.models import Consent, Customer, Event, Feedback, Order, OrderL
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
-                        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)])
-def db(request):
-    return request.getfixturevalue("pg_engine" if request.param == "postgres" else "sqlite_engine")
-
-
 class Shop:
     """Inserts customers, consents, products, orders and events with explicit ids."""
 
