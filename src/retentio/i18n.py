@@ -189,6 +189,9 @@ TEXT: dict[str, dict[str, str]] = {
     "short_harm": {"de": "Schaden", "en": "harm"},
     "short_no_detectable_difference": {"de": "kein Nachweis", "en": "not shown"},
     "short_too_few": {"de": "zu wenige", "en": "too few"},
+    "short_no_control": {"de": "ohne Kontrollgruppe", "en": "no control group"},
+    "verdict_no_control": {"de": "Ohne Kontrollgruppe (control_share 0): keine Aussage zur Wirkung möglich",
+                           "en": "No control group (control_share 0): the effect cannot be measured"},
     "reason_other": {"de": "Sonstige Merkmale", "en": "Other characteristics"},
 
 }

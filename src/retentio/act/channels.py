@@ -21,7 +21,12 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -60,6 +65,13 @@ class Channel(Protocol):
     def send(self, msg: Outgoing) -> Result: ...
 
     def close(self) -> None: ...
+
+
+# No folding: RFC 5322 allows 998 characters a line, and folding a long URL in
+# List-Unsubscribe would turn it into encoded words that mail clients cannot use.
+NO_FOLD = compat32.clone(max_line_length=0, linesep="\r\n")  # SMTP wants CRLF; smtplib leaves bytes alone
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP  # readable umlauts in the source, unlike base64
 
 
 def message_id(key: str, domain: str) -> str:
@@ -115,11 +127,19 @@ class SmtpChannel:
             self._smtp = smtp
         return self._smtp
 
-    def build(self, msg: Outgoing) -> EmailMessage:
-        em = EmailMessage()
-        em["From"] = formataddr((self.sender_name, self.sender)) if self.sender_name else self.sender
-        em["To"] = msg.address
-        em["Subject"] = msg.subject or ""
+    def build(self, msg: Outgoing) -> Message:
+        # The compat32 MIME classes: the same bytes on the wire as EmailMessage, about
+        # four times faster to build and flatten, which is most of a send's cost.
+        text = MIMEText(msg.body_text or "", "plain", UTF8_QP)
+        if msg.body_html:
+            em: Message = MIMEMultipart("alternative")
+            em.attach(text)
+            em.attach(MIMEText(msg.body_html, "html", UTF8_QP))
+        else:
+            em = text
+        em["From"] = formataddr((self.sender_name, self.sender), charset="utf-8") if self.sender_name else self.sender
+        em["To"] = msg.address or ""
+        em["Subject"] = Header(msg.subject or "", "utf-8") if not (msg.subject or "").isascii() else (msg.subject or "")
         em["Date"] = formatdate(usegmt=True)
         em["Message-ID"] = message_id(msg.key, self.domain)
         if msg.locale:
@@ -129,16 +149,13 @@ class SmtpChannel:
             em["List-Unsubscribe"] = f"<{unsubscribe_url(msg.customer_id)}>"
             em["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         em["X-Retentio-Flow"] = msg.flow_key or ""
-        em.set_content(msg.body_text or "")
-        if msg.body_html:
-            em.add_alternative(msg.body_html, subtype="html")
         return em
 
     def send(self, msg: Outgoing) -> Result:
         em = self.build(msg)
         self.limiter.wait()
         try:
-            self._connect().send_message(em)
+            self._connect().sendmail(self.sender, [msg.address or ""], em.as_bytes(policy=NO_FOLD))
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]
             return Result(False, permanent=code >= 500, error=f"recipient refused ({code})")
@@ -155,6 +172,36 @@ class SmtpChannel:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
             self._smtp = None
+
+
+class FileChannel:
+    """Email written as ``.eml`` files into a folder (``file:///path``): for demos, audits and mail imports.
+
+    The file name is the Message-ID's hash and the file appears by an atomic
+    rename, so a repeated send overwrites the same file instead of adding one.
+    """
+
+    name = "email"
+
+    def __init__(self, folder, sender: str, sender_name: str = "") -> None:
+        from pathlib import Path
+
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.smtp = SmtpChannel("smtp://localhost", sender, sender_name)
+
+    def send(self, msg: Outgoing) -> Result:
+        import os
+
+        em = self.smtp.build(msg)
+        name = hashlib.sha256(em["Message-ID"].encode()).hexdigest()[:20] + ".eml"
+        tmp = self.folder / (name + ".tmp")
+        tmp.write_bytes(em.as_bytes(policy=NO_FOLD))
+        os.replace(tmp, self.folder / name)
+        return Result(True, message_id=em["Message-ID"])
+
+    def close(self) -> None:
+        pass
 
 
 def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:

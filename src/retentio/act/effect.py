@@ -13,6 +13,8 @@ whose window has closed are counted.
   method 10) — good coverage at small counts, unlike the Wald interval.
 * Significance: Fisher's exact test (two-sided), exact at any size.
 * Revenue per recipient: Welch's t interval for the difference of means.
+* Outcomes are only known up to the newest order in the database, so a window
+  reaching past it counts as still open, whatever the clock says.
 * Honest wording: below 30 customers in a group or 10 conversions in all, the
   report says there are too few for a conclusion; otherwise it states the
   interval, and when it contains zero, the smallest effect the sizes could
@@ -123,13 +125,15 @@ def outcomes(engine: Engine, now: dt.datetime, window_days: int, flow: str | Non
     enr["entered_at"] = pd.to_datetime(enr["entered_at"], utc=True, format="ISO8601")
     window = pd.Timedelta(days=window_days)
     orders["placed_at"] = pd.to_datetime(orders["placed_at"], utc=True, format="ISO8601")
+    # Outcomes are known only up to the newest order imported: a window reaching past it is not closed yet.
+    horizon = min(pd.Timestamp(now), orders["placed_at"].max()) if len(orders) else pd.Timestamp(now)
     m = enr[["id", "customer_id", "entered_at"]].merge(orders, on="customer_id")
     m = m[(m["placed_at"] > m["entered_at"]) & (m["placed_at"] <= m["entered_at"] + window)]
     agg = m.groupby("id").agg(orders=("net_total", "size"), revenue=("net_total", "sum"))
     out = enr.merge(agg, left_on="id", right_index=True, how="left").merge(sent, on="id", how="left")
     out[["orders", "revenue", "sent"]] = out[["orders", "revenue", "sent"]].fillna(0)
     out["converted"] = out["orders"] > 0
-    out["mature"] = out["entered_at"] + window <= pd.Timestamp(now)
+    out["mature"] = out["entered_at"] + window <= horizon
     return out
 
 
@@ -144,7 +148,8 @@ def compare(o: pd.DataFrame, flow: str, variant: str) -> Comparison:
     if n1 == 0 or n0 == 0:
         return Comparison(flow, variant, n1, n0, int(t["sent"].sum()), k1 / n1 if n1 else nan, k0 / n0 if n0 else nan,
                           nan, nan, nan, nan, t["revenue"].mean() if n1 else nan, c["revenue"].mean() if n0 else nan,
-                          nan, nan, nan, nan, nan, "too_few", pending)
+                          nan, nan, nan, nan, nan, "no_control" if n1 and not len(g[g["variant"] == "control"])
+                          else "too_few", pending)
     low, high = newcombe(k1, n1, k0, n0)
     p = float(stats.fisher_exact([[k1, n1 - k1], [k0, n0 - k0]])[1])
     x, y = t["revenue"].to_numpy(float), c["revenue"].to_numpy(float)

@@ -81,9 +81,14 @@ def list_templates() -> list[str]:
     return sorted(names)
 
 
+@lru_cache(maxsize=512)
+def _compile(source: str, html: bool):
+    return environment(html).from_string(source)
+
+
 def _render(source: str, context: dict[str, Any], html: bool, where: str) -> str:
     try:
-        return environment(html).from_string(source).render(context)
+        return _compile(source, html).render(context)
     except TemplateError as exc:  # includes SecurityError and undefined variables
         raise ConfigError(f"template {where}: {type(exc).__name__}: {exc}") from None
 

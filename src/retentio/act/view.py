@@ -31,10 +31,10 @@ FROM customers c
 LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = {run}
 LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = {run}
 LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.channel = 'email' AND cs.purpose = 'marketing'
-LEFT JOIN (SELECT f1.customer_id, MAX(f1.score) AS nps_last FROM feedback f1
-           JOIN (SELECT customer_id, MAX(submitted_at) AS m FROM feedback GROUP BY customer_id) f2
-             ON f2.customer_id = f1.customer_id AND f2.m = f1.submitted_at
-           GROUP BY f1.customer_id) f ON f.customer_id = c.id
+LEFT JOIN (SELECT customer_id, score AS nps_last FROM (
+             SELECT customer_id, score, ROW_NUMBER() OVER (PARTITION BY customer_id
+                                                           ORDER BY submitted_at DESC, id DESC) AS rn
+             FROM feedback) ranked WHERE rn = 1) f ON f.customer_id = c.id
 LEFT JOIN (SELECT customer_id, COUNT(*) AS open_cases FROM service_cases WHERE closed_at IS NULL
            GROUP BY customer_id) k ON k.customer_id = c.id
 """

@@ -170,9 +170,11 @@ class Worker:
 
 def make_channels(smtp_url: str, sender: str, sender_name: str, rate: float, webhook_secret: str) -> dict:
     """The configured transports; email only when an SMTP URL is set."""
-    from retentio.act.channels import SmtpChannel, WebhookChannel
+    from retentio.act.channels import FileChannel, SmtpChannel, WebhookChannel
 
     channels: dict[str, Channel] = {"webhook": WebhookChannel(webhook_secret)}
-    if smtp_url:
+    if smtp_url.startswith("file://"):
+        channels["email"] = FileChannel(smtp_url[len("file://"):], sender, sender_name)
+    elif smtp_url:
         channels["email"] = SmtpChannel(smtp_url, sender, sender_name, rate)
     return channels

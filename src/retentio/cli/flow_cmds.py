@@ -192,7 +192,7 @@ def report_cmd(key: str = typer.Argument(None), fmt: str = FormatOpt, lang: str 
 
     for r in rows:
         r["ci"] = ci(r)
-        r["uplift"] = f"{pp(r['uplift_pp'])} {r['ci']}"
+        r["uplift"] = "–" if r["uplift_pp"] is None else f"{pp(r['uplift_pp'])} {r['ci']}"
         r["short"] = t(f"short_{r['verdict']}", lang)
     pct = lambda v: f.pct(100 * v) if v is not None else "–"  # noqa: E731
     if fmt == "table":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -104,17 +105,29 @@ def run_demo(out: Path, *, n_customers: int = 20_000, seed: int = 42, lang: str 
     from retentio.report.html import write_report
 
     report = write_report(engine, out / "retentio-report.html", lang, "month")
+    from retentio.demo.flows import run_demo_flows
+
+    mail = out / "mail"
+    shutil.rmtree(mail, ignore_errors=True)
+    with console.status("Flows laufen die letzten 4 Wochen …" if lang == "de" else "Running the flows over 4 weeks …"):
+        sent = run_demo_flows(engine, mail)
     secs = time.perf_counter() - t0
     s = run.summary
     f = Fmt(lang)
     if lang == "de":
         console.print(f"[bold green]Demo fertig[/] in {secs:.0f} s: {f.num(s['customers'])} Kunden, "
                       f"{f.num(s['orders']['orders'])} Bestellungen, Aktivitätsfenster {run.active_window_days} Tage.")
+        console.print(f"Flows: {f.num(sent.get('sent', 0))} Nachrichten in 4 Wochen, als E-Mail-Dateien in "
+                      f"[bold]{mail.resolve()}[/]")
         console.print(f"Datenbank: [bold]{db.resolve()}[/]\nBericht:   [bold]{report.resolve()}[/]")
         console.print(f"Weiter: retentio --db {db} kpis  ·  segments  ·  at-risk  ·  predict  ·  customer K10001")
+        console.print(f"        retentio --db {db} flows list  ·  flows report  ·  flows outbox  ·  flows calls")
     else:
         console.print(f"[bold green]Demo ready[/] in {secs:.0f} s: {f.num(s['customers'])} customers, "
                       f"{f.num(s['orders']['orders'])} orders, activity window {run.active_window_days} days.")
+        console.print(f"Flows: {f.num(sent.get('sent', 0))} messages in 4 weeks, as email files in "
+                      f"[bold]{mail.resolve()}[/]")
         console.print(f"Database: [bold]{db.resolve()}[/]\nReport:   [bold]{report.resolve()}[/]")
         console.print(f"Next: retentio --db {db} kpis  ·  segments  ·  at-risk  ·  predict  ·  customer K10001")
+        console.print(f"      retentio --db {db} flows list  ·  flows report  ·  flows outbox  ·  flows calls")
     return report
