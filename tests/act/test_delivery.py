@@ -181,3 +181,13 @@ def test_rate_limit_never_exceeds_the_rate(rate, calls):
         limiter.wait()
     # one second's worth may go at once, every further call waits 1/rate: a lower bound, robust under load
     assert time.monotonic() - t >= (calls - rate) / rate - 0.05
+
+
+def test_a_message_is_due_at_exactly_its_not_before(db, shop: Shop):
+    """SQLite compares stored times as text: the bound 'now' must use the stored format (regression)."""
+    queue_feedback_mails(db, shop, [1])
+    with db.connect() as conn:
+        due = conn.execute(select(OutboxMessage.not_before)).scalar()
+    with SmtpSink() as sink:
+        stats = Worker(db, {"email": SmtpChannel(sink.url, "shop@example.com")}).run(clock=clock(due))
+    assert stats["sent"] == 1

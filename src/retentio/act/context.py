@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from retentio.act.links import feedback_url, unsubscribe_url
+from retentio.db.types import sql_time
 from retentio.i18n import Fmt, t
 from retentio.settings import get_settings
 from retentio.shop import ShopConfig
@@ -44,8 +45,8 @@ def last_products(conn: Connection, customer_ids: list[int], now: dt.datetime) -
     ids = sorted({int(c) for c in customer_ids})
     for i in range(0, len(ids), 500):
         chunk = ",".join(str(c) for c in ids[i:i + 500])
-        naive = now.astimezone(dt.UTC).replace(tzinfo=None)
-        for cid, name in conn.execute(text(LAST_PRODUCTS_SQL.format(ids=chunk)), {"now": naive}):
+        for cid, name in conn.execute(text(LAST_PRODUCTS_SQL.format(ids=chunk)),
+                                      {"now": sql_time(conn.dialect.name, now)}):
             names = out.setdefault(int(cid), [])
             if name and name not in names and len(names) < 3:
                 names.append(name)

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 from sqlalchemy import Engine, text
 
+from retentio.db.types import sql_time
 from retentio.shop import load_config
 
 Z = 1.959963984540054
@@ -117,7 +118,8 @@ def outcomes(engine: Engine, now: dt.datetime, window_days: int, flow: str | Non
         sent = pd.DataFrame(conn.execute(text(
             "SELECT enrolment_id, COUNT(*) FROM outbox WHERE status = 'sent' GROUP BY enrolment_id")).all(),
             columns=["id", "sent"])
-        first = str(pd.to_datetime(enr["entered_at"]).min())[:19]
+        first = sql_time(conn.dialect.name, pd.to_datetime(enr["entered_at"], utc=True, format="ISO8601").min()
+                         .to_pydatetime())
         orders = pd.DataFrame(conn.execute(text(
             "SELECT customer_id, placed_at, CAST(net_total AS FLOAT) FROM orders WHERE status = 'placed' "
             "AND customer_id IS NOT NULL AND placed_at > :t"), {"t": first}).all(),

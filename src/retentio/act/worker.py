@@ -38,14 +38,11 @@ from sqlalchemy import Engine, bindparam, text, update
 from retentio.act.channels import CallListChannel, Channel, Outgoing, Result
 from retentio.db.act_models import CallListEntry, OutboxMessage
 from retentio.db.models import Consent
+from retentio.db.types import sql_time
 
 MAX_ATTEMPTS = 8
 DUE = ("(status = 'pending' AND not_before <= :now) "
        "OR (status IN ('claimed', 'sending') AND lease_until < :now)")
-
-
-def _naive(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -77,7 +74,8 @@ class Worker:
             "id", "idempotency_key", "channel", "customer_id", "address", "purpose", "subject", "body_text",
             "body_html", "payload", "locale", "flow_key", "recoveries")])
         with self.engine.begin() as conn:
-            rows = conn.execute(stmt, {"w": self.id, "lease": _naive(now + self.lease), "now": _naive(now),
+            d = conn.dialect.name
+            rows = conn.execute(stmt, {"w": self.id, "lease": sql_time(d, now + self.lease), "now": sql_time(d, now),
                                        "n": self.batch}).all()
         self.stats["in_doubt"] += sum(1 for r in rows if r.recoveries and r.recoveries > 0)
         return [Outgoing(r.id, r.idempotency_key, r.channel, r.customer_id, r.address, r.purpose, r.subject,

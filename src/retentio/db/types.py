@@ -33,3 +33,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def sql_time(dialect: str, value: dt.datetime) -> dt.datetime | str:
+    """A UTC instant as a parameter of a raw SQL text query.
+
+    SQLite stores our times as text in SQLAlchemy's format and compares them as
+    strings; the sqlite3 adapter would send ``2026-01-01 09:00:00`` (no
+    microseconds), which sorts *before* the stored ``2026-01-01 09:00:00.000000``.
+    """
+    naive = value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else naive
