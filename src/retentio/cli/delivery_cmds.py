@@ -9,7 +9,7 @@ import typer
 
 from retentio.cli.app import app, state
 from retentio.cli.output import console, err_console, to_json
-from retentio.settings import get_settings
+from retentio.settings import Settings
 from retentio.shop import load_config
 
 
@@ -23,7 +23,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Send what is due, th
     """Deliver the outbox: exactly-once bookkeeping, retries with back-off; several may run on PostgreSQL."""
     from retentio.act.worker import Worker, make_channels
 
-    settings = get_settings()
+    settings = Settings()  # read now: the environment may have changed since the cached copy
     engine = state.engine()
     cfg = load_config(engine)
     channels = make_channels(settings.smtp_url, cfg.sender_email, cfg.sender_name or cfg.name,
