@@ -102,3 +102,11 @@ def test_view_marks_contactable_customers(db):
     assert table.loc[1, "lang"] == "de"
     loose = load_view(db, NOW, require_double_opt_in=False).to_pandas().set_index("customer_id")
     assert loose.loc[2, "email_marketing"]
+
+
+def test_nan_counts_as_missing_not_as_a_large_number():
+    t = ibis.duckdb.connect().create_table("nan", pa.table({"customer_id": [1, 2, 3],
+                                                            "churn_probability": [0.9, float("nan"), None]}))
+    assert seg.members(t, {"field": "churn_probability", "gte": 0.5}).column("customer_id").to_pylist() == [1]
+    nulls = seg.members(t, {"field": "churn_probability", "is_null": True}).column("customer_id").to_pylist()
+    assert sorted(nulls) == [2, 3]

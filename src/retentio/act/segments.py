@@ -44,6 +44,9 @@ def _leaf(t: ibis.Table, cond: dict[str, Any]) -> ibis.expr.types.BooleanValue:
         raise ConfigError(f"condition on {name!r} needs exactly one operator of {', '.join(OPS)}, got {ops}")
     op, value = ops[0], cond[ops[0]]
     col = t[name]
+    if col.type().is_floating():
+        # NaN counts as missing, like NULL (DuckDB would otherwise sort NaN above every number).
+        col = col.isnan().ifelse(ibis.null(), col)
     if name in NUMERIC and op not in ("is_null", "in", "not_in", "between") and not isinstance(value, int | float):
         raise ConfigError(f"{name} is numeric; {op} needs a number, got {value!r}")
     if op == "is_null":
