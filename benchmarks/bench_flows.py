@@ -138,6 +138,8 @@ def bench_view_load(n: int) -> None:
 def bench_send(n: int, pg_url: str | None) -> None:
     import smtplib
 
+    from tests.act.servers import SmtpSink
+
     from retentio.act.channels import NO_FOLD, Outgoing, SmtpChannel
     from retentio.act.flow_model import parse_flow
     from retentio.act.flow_store import save_flow, set_enabled
@@ -145,7 +147,6 @@ def bench_send(n: int, pg_url: str | None) -> None:
     from retentio.act.worker import Worker
     from retentio.db.models import Consent, Customer, Order
     from retentio.db.session import get_engine
-    from tests.act.servers import SmtpSink
 
     targets = [("sqlite", None)] + ([("postgres", pg_url)] if pg_url else [])
     now = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)

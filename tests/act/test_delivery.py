@@ -9,6 +9,9 @@ import json
 
 import pytest
 from sqlalchemy import select, text
+from tests.act.conftest import NOW, Shop
+from tests.act.servers import HttpReceiver, SmtpSink
+from tests.act.test_runner import flow, install
 
 from retentio.act.channels import SmtpChannel, WebhookChannel, message_id, sign_webhook
 from retentio.act.consent import unsubscribe
@@ -16,9 +19,6 @@ from retentio.act.links import verify
 from retentio.act.runner import run_flows
 from retentio.act.worker import MAX_ATTEMPTS, Worker, backoff
 from retentio.db.act_models import CallListEntry, OutboxMessage, Suppression
-from tests.act.conftest import NOW, Shop
-from tests.act.servers import HttpReceiver, SmtpSink
-from tests.act.test_runner import flow, install
 
 
 def queue_feedback_mails(db, shop: Shop, ids, **kw):

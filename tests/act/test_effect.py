@@ -7,13 +7,13 @@ import datetime as dt
 import numpy as np
 import pytest
 from sqlalchemy import select
+from tests.act.conftest import NOW
+from tests.act.test_runner import flow, install
 
 from retentio.act.effect import effect_report, newcombe, verdict, wilson
 from retentio.act.runner import run_flows
 from retentio.db.act_models import Enrolment
 from retentio.db.models import Consent, Customer, Order
-from tests.act.conftest import NOW
-from tests.act.test_runner import flow, install
 
 
 # Newcombe (1998), Statistics in Medicine 17, 857–872: Table II, method 10 (hybrid score, no correction).

@@ -27,13 +27,13 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import select
+from tests.act.conftest import NOW
+from tests.act.servers import SmtpSink
+from tests.act.test_runner import flow, install
 
 from retentio.act.runner import run_flows
 from retentio.db.act_models import OutboxMessage
 from retentio.db.models import Consent, Customer, Order
-from tests.act.conftest import NOW
-from tests.act.servers import SmtpSink
-from tests.act.test_runner import flow, install
 
 N = 1500
 WORKER = """

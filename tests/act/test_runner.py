@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
+from tests.act.conftest import NOW, Shop
 
 from retentio.act.flow_model import parse_flow
 from retentio.act.flow_store import save_flow, set_enabled
@@ -17,7 +18,6 @@ from retentio.act.runner import replay, run_flows
 from retentio.act.variants import assign
 from retentio.db.act_models import Enrolment, OutboxMessage
 from retentio.shop import set_config
-from tests.act.conftest import NOW, Shop
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 

@@ -88,8 +88,9 @@ def test_saved_segments_nest_and_version(sqlite_engine, view):
 
 
 def test_view_marks_contactable_customers(db):
-    from retentio.act.view import load_view
     from tests.act.conftest import NOW, Shop
+
+    from retentio.act.view import load_view
 
     shop = Shop(db)
     shop.customer(1)

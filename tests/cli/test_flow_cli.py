@@ -6,12 +6,12 @@ import datetime as dt
 import json
 
 import pytest
+from tests.act.conftest import NOW, Shop
+from tests.act.servers import SmtpSink
 from typer.testing import CliRunner
 
 from retentio.cli import app
 from retentio.db.session import get_engine
-from tests.act.conftest import NOW, Shop
-from tests.act.servers import SmtpSink
 
 runner = CliRunner()
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 
 import pytest
 from sqlalchemy import select, text
+from tests.act.servers import SmtpSink
 
 from retentio.act.channels import SmtpChannel
 from retentio.act.effect import effect_report
@@ -24,7 +25,6 @@ from retentio.demo.generator import generate
 from retentio.demo.run import store
 from retentio.refresh import refresh
 from retentio.shop import load_config, set_config
-from tests.act.servers import SmtpSink
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.act.conftest import NOW, Shop
+from tests.act.test_runner import flow, install
 
 from retentio.act.links import BadToken, LinkClaim, feedback_url, sign, unsubscribe_url, verify
 from retentio.act.runner import run_flows
 from retentio.db.act_models import OutboxMessage
 from retentio.db.models import Consent, Feedback
 from retentio.web.links import create_app
-from tests.act.conftest import NOW, Shop
-from tests.act.test_runner import flow, install
 
 
 def test_tokens_are_signed_and_carry_no_pii():

@@ -14,22 +14,21 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from retentio.analytics.sources import _columns, _fetch_sqlite
+from retentio.analytics.sources import fetch_arrow
 from retentio.results import latest_run
 
 VIEW_SQL = """
 SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c.locale, c.country,
-       c.time_zone, {birthday} AS birthday, {t_created} AS created_at,
+       c.time_zone, CAST(c.birthday AS TEXT) AS birthday, {t[c.created_at]} AS created_at,
        s.purchases, s.revenue, s.lifecycle, s.rfm_segment, s.recovery_track, s.r_score, s.f_score, s.m_score,
-       {t_first} AS first_purchase_at, {t_last} AS last_purchase_at, s.expected_interval_days,
-       p.p_alive, p.churn_probability, p.clv, p.value_at_risk, p.expected_purchases,
-       cs.status AS email_consent, {t_doi} AS double_opt_in_at,
-       f.nps_last, k.open_cases
+       {t[s.first_purchase_at]} AS first_purchase_at, {t[s.last_purchase_at]} AS last_purchase_at,
+       s.expected_interval_days, p.p_alive, p.churn_probability, p.clv, p.value_at_risk, p.expected_purchases,
+       cs.status AS email_consent, {t[cs.double_opt_in_at]} AS double_opt_in_at, f.nps_last, k.open_cases
 FROM customers c
-LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = {run}
-LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = {run}
+LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = RUN_ID
+LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = RUN_ID
 LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.channel = 'email' AND cs.purpose = 'marketing'
 LEFT JOIN (SELECT customer_id, score AS nps_last FROM (
              SELECT customer_id, score, ROW_NUMBER() OVER (PARTITION BY customer_id
@@ -53,53 +52,13 @@ SCHEMA = pa.schema([
 ])
 
 
-def _sql(dialect: str, run_id: int) -> str:
-    def t(col: str) -> str:
-        return f"CAST(strftime('%s', {col}) AS INTEGER)" if dialect == "sqlite" else col
-    birthday = "c.birthday" if dialect == "sqlite" else "CAST(c.birthday AS TEXT)"
-    return VIEW_SQL.format(run=int(run_id), birthday=birthday, t_created=t("c.created_at"),
-                           t_first=t("s.first_purchase_at"), t_last=t("s.last_purchase_at"),
-                           t_doi=t("cs.double_opt_in_at"))
-
-
-def _fetch(engine: Engine, sql: str) -> pa.Table:
-    if engine.dialect.name == "sqlite":
-        return _fetch_sqlite(engine, sql, {})
-    if engine.dialect.name == "postgresql":
-        import adbc_driver_postgresql.dbapi as adbc
-
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with adbc.connect(url) as conn, conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetch_arrow_table()
-    with engine.connect() as conn:
-        result = conn.execute(text(sql))
-        return _columns(list(result.keys()), result.fetchall())
-
-
-def _conform(table: pa.Table) -> pa.Table:
-    cols = []
-    for f in SCHEMA:
-        col = table.column(f.name)
-        if col.type != f.type:
-            if pa.types.is_timestamp(f.type) and (pa.types.is_integer(col.type) or pa.types.is_null(col.type)):
-                col = col.cast(pa.int64()).cast(pa.timestamp("s")).cast(f.type)
-            elif pa.types.is_timestamp(f.type) and pa.types.is_timestamp(col.type):
-                col = col.cast(pa.timestamp("us", col.type.tz)).cast(f.type) if col.type.tz is None else \
-                    pc.local_timestamp(col.cast(pa.timestamp("us", "UTC"))).cast(f.type)
-            else:
-                col = col.cast(f.type)
-        cols.append(col)
-    return pa.table(cols, schema=SCHEMA)
-
-
 def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
               require_double_opt_in: bool = True) -> pa.Table:
     """The customer view as Arrow, with the derived day counts and contactability at ``now``."""
     if run_id is None:
         run = latest_run(engine, required=False)
         run_id = run.id if run is not None else -1
-    table = _conform(_fetch(engine, _sql(engine.dialect.name, run_id)))
+    table = fetch_arrow(engine, VIEW_SQL.replace("RUN_ID", str(int(run_id))), {}, SCHEMA)
     now_naive = pa.scalar(now.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us"))
     days = {name: pc.divide(pc.cast(pc.subtract(now_naive, table.column(col)), pa.int64()), 86_400e6)
             for name, col in (("days_since_last_purchase", "last_purchase_at"),

@@ -47,7 +47,7 @@ SUBS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("started_at", pa.timestam
                          ("ends_at", pa.timestamp("us")), ("cancelled_at", pa.timestamp("us"))])
 
 
-def _fetch(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa.Table:
+def fetch_arrow(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa.Table:
     """The query's rows as Arrow.
 
     SQLite is read through the standard ``sqlite3`` module, the same SQLite
@@ -97,7 +97,7 @@ def _fetch_postgres(engine: Engine, sql: str, params: dict) -> pa.Table:
     import adbc_driver_postgresql.dbapi as adbc
 
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    query = sql.replace(":as_of", f"'{params['as_of'].isoformat(sep=' ')}'::timestamp")
+    query = sql.replace(":as_of", f"'{params['as_of'].isoformat(sep=' ')}'::timestamp") if "as_of" in params else sql
     with adbc.connect(url) as conn, conn.cursor() as cur:
         cur.execute(query)
         return cur.fetch_arrow_table()
@@ -130,12 +130,12 @@ def to_local(col: pa.ChunkedArray, tz: str) -> pa.ChunkedArray:
 
 
 def load_orders(engine: Engine, tz: str, as_of_utc: dt.datetime) -> pa.Table:
-    t = _fetch(engine, ORDERS_SQL, {"as_of": _naive_utc(as_of_utc)}, ORDERS_SCHEMA)
+    t = fetch_arrow(engine, ORDERS_SQL, {"as_of": _naive_utc(as_of_utc)}, ORDERS_SCHEMA)
     return t.set_column(2, "placed", to_local(t.column("placed_at"), tz))
 
 
 def load_subscriptions(engine: Engine, tz: str, as_of_utc: dt.datetime) -> pa.Table:
-    t = _fetch(engine, SUBS_SQL, {"as_of": _naive_utc(as_of_utc)}, SUBS_SCHEMA)
+    t = fetch_arrow(engine, SUBS_SQL, {"as_of": _naive_utc(as_of_utc)}, SUBS_SCHEMA)
     # A contract runs until its end date, or until it was cancelled if it has none.
     ends = pc.coalesce(t.column("ends_at"), t.column("cancelled_at"))
     return pa.table({
