@@ -81,7 +81,7 @@ def enrol(conn: Connection, rc: RunContext, sf: StoredFlow, since: dt.datetime, 
     if flow.audience:
         hits = hits[hits["customer_id"].isin(rc.members(flow.audience))]
     # One new enrolment per customer and run: the latest occurrence.
-    hits = hits.sort_values("occurred_at").drop_duplicates("customer_id", keep="last")
+    hits = hits.sort_values(["occurred_at", "occurrence"], kind="stable").drop_duplicates("customer_id", keep="last")
     ids = [int(c) for c in hits["customer_id"]]
     prior = pd.DataFrame(_existing(conn, flow.key, ids), columns=["customer_id", "occurrence", "status", "entered_at"])
     block: set[int] = set(prior.loc[prior["status"] == "active", "customer_id"])
