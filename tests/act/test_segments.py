@@ -111,3 +111,23 @@ def test_nan_counts_as_missing_not_as_a_large_number():
     assert seg.members(t, {"field": "churn_probability", "gte": 0.5}).column("customer_id").to_pylist() == [1]
     nulls = seg.members(t, {"field": "churn_probability", "is_null": True}).column("customer_id").to_pylist()
     assert sorted(nulls) == [2, 3]
+
+
+def test_view_counts_recent_orders_and_events(db):
+    from tests.act.conftest import NOW, Shop
+
+    from retentio.act.view import load_view
+
+    shop = Shop(db)
+    shop.customer(1)
+    shop.customer(2)
+    shop.order(1, NOW - dt.timedelta(days=10), total=40)
+    shop.order(1, NOW - dt.timedelta(days=100), total=99)   # outside 90 days
+    shop.order(2, NOW + dt.timedelta(days=1), total=10)     # after "now": not yet known
+    shop.event(1, "cart_abandoned", NOW - dt.timedelta(days=3))
+    shop.event(1, "product_viewed", NOW - dt.timedelta(days=40))  # outside 30 days
+    shop.event(2, "product_viewed", NOW - dt.timedelta(days=1))
+    v = load_view(db, NOW).to_pandas().set_index("customer_id")
+    assert v.loc[1, ["orders_90d", "revenue_90d", "events_30d", "carts_abandoned_30d", "product_views_30d"]].tolist() \
+        == [1, 40.0, 1, 1, 0]
+    assert v.loc[2, ["orders_90d", "events_30d", "product_views_30d"]].tolist() == [0, 1, 1]

@@ -30,3 +30,26 @@ def test_report_is_offline_and_localised(shop, tmp_path, lang, title, money):
     assert re.search(money, html)
     assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', html)
     assert html.count("<svg") >= 4
+
+
+@pytest.mark.parametrize(("lang", "heading"), [("de", "Flows: Wirkung gegenüber der Kontrollgruppe"),
+                                               ("en", "Flows: effect against the control group")])
+def test_report_shows_flows_against_control(sqlite_engine, tmp_path, lang, heading):
+    from retentio.act.runner import run_flows
+    from tests.act.conftest import NOW, Shop
+    from tests.act.test_runner import flow, install
+
+    shop = Shop(sqlite_engine)
+    for cid in range(1, 41):
+        shop.customer(cid)
+        shop.order(cid, NOW - dt.timedelta(days=40 + cid))
+        shop.order(cid, NOW - dt.timedelta(days=30), total=20)
+    refresh(sqlite_engine, predictions=False)
+    install(sqlite_engine, flow("fb", {"type": "event", "event": "order_placed", "lookback_days": 31},
+                                [{"id": "m", "type": "send", "template": "feedback_request"}], control_share=0.3,
+                                name={"de": "Feedback-Test", "en": "Feedback test"}))
+    run_flows(sqlite_engine, NOW - dt.timedelta(days=29))
+    html = write_report(sqlite_engine, tmp_path / "r.html", lang, "month").read_text(encoding="utf-8")
+    assert heading in html and ("Feedback-Test" if lang == "de" else "Feedback test") in html
+    section = html[html.index(heading):]
+    assert re.search(r"<td>A</td><td>\d+</td><td>\d+</td><td>\d+</td>", section)

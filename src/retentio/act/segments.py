@@ -28,7 +28,8 @@ from retentio.errors import ConfigError
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "is_null", "contains")
 NUMERIC = {"purchases", "revenue", "r_score", "f_score", "m_score", "expected_interval_days", "p_alive",
            "churn_probability", "clv", "value_at_risk", "expected_purchases", "nps_last", "open_cases",
-           "days_since_last_purchase", "days_since_first_purchase", "days_since_signup"}
+           "days_since_last_purchase", "days_since_first_purchase", "days_since_signup", "orders_90d",
+           "revenue_90d", "events_30d", "carts_abandoned_30d", "product_views_30d"}
 TEXT = {"external_id", "email", "first_name", "last_name", "locale", "country", "time_zone", "lifecycle",
         "rfm_segment", "recovery_track", "email_consent", "lang", "birthday"}
 BOOL = {"email_marketing"}

@@ -25,10 +25,13 @@ SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c
        s.purchases, s.revenue, s.lifecycle, s.rfm_segment, s.recovery_track, s.r_score, s.f_score, s.m_score,
        {t[s.first_purchase_at]} AS first_purchase_at, {t[s.last_purchase_at]} AS last_purchase_at,
        s.expected_interval_days, p.p_alive, p.churn_probability, p.clv, p.value_at_risk, p.expected_purchases,
-       cs.status AS email_consent, {t[cs.double_opt_in_at]} AS double_opt_in_at, f.nps_last, k.open_cases
+       cs.status AS email_consent, {t[cs.double_opt_in_at]} AS double_opt_in_at, f.nps_last, k.open_cases,
+       COALESCE(o.orders_90d, 0) AS orders_90d, COALESCE(o.revenue_90d, 0) AS revenue_90d,
+       COALESCE(ev.events_30d, 0) AS events_30d, COALESCE(ev.carts_30d, 0) AS carts_abandoned_30d,
+       COALESCE(ev.views_30d, 0) AS product_views_30d
 FROM customers c
-LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = RUN_ID
-LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = RUN_ID
+LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = @RUN_ID@
+LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = @RUN_ID@
 LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.channel = 'email' AND cs.purpose = 'marketing'
 LEFT JOIN (SELECT customer_id, score AS nps_last FROM (
              SELECT customer_id, score, ROW_NUMBER() OVER (PARTITION BY customer_id
@@ -36,6 +39,14 @@ LEFT JOIN (SELECT customer_id, score AS nps_last FROM (
              FROM feedback) ranked WHERE rn = 1) f ON f.customer_id = c.id
 LEFT JOIN (SELECT customer_id, COUNT(*) AS open_cases FROM service_cases WHERE closed_at IS NULL
            GROUP BY customer_id) k ON k.customer_id = c.id
+LEFT JOIN (SELECT customer_id, COUNT(*) AS orders_90d, SUM(CAST(net_total AS {real})) AS revenue_90d FROM orders
+           WHERE status = 'placed' AND placed_at > '@SINCE_90@' AND placed_at <= '@NOW@' GROUP BY customer_id) o
+       ON o.customer_id = c.id
+LEFT JOIN (SELECT customer_id, COUNT(*) AS events_30d,
+                  SUM(CASE WHEN type = 'cart_abandoned' THEN 1 ELSE 0 END) AS carts_30d,
+                  SUM(CASE WHEN type = 'product_viewed' THEN 1 ELSE 0 END) AS views_30d
+           FROM events WHERE occurred_at > '@SINCE_30@' AND occurred_at <= '@NOW@' GROUP BY customer_id) ev
+       ON ev.customer_id = c.id
 """
 
 SCHEMA = pa.schema([
@@ -49,7 +60,18 @@ SCHEMA = pa.schema([
     ("p_alive", pa.float64()), ("churn_probability", pa.float64()), ("clv", pa.float64()),
     ("value_at_risk", pa.float64()), ("expected_purchases", pa.float64()), ("email_consent", pa.string()),
     ("double_opt_in_at", pa.timestamp("us")), ("nps_last", pa.int64()), ("open_cases", pa.int64()),
+    ("orders_90d", pa.int64()), ("revenue_90d", pa.float64()), ("events_30d", pa.int64()),
+    ("carts_abandoned_30d", pa.int64()), ("product_views_30d", pa.int64()),
 ])
+
+
+def _sql(run_id: int, now: dt.datetime) -> str:
+    """The view's SQL for one refresh and one moment; the times are literals in the stored format
+    (text in SQLite, compared as text; cast from the literal to timestamp in PostgreSQL)."""
+    def lit(t: dt.datetime) -> str:
+        return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return (VIEW_SQL.replace("@RUN_ID@", str(int(run_id))).replace("@SINCE_90@", lit(now - dt.timedelta(days=90)))
+            .replace("@SINCE_30@", lit(now - dt.timedelta(days=30))).replace("@NOW@", lit(now)))
 
 
 def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
@@ -58,7 +80,7 @@ def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
     if run_id is None:
         run = latest_run(engine, required=False)
         run_id = run.id if run is not None else -1
-    table = fetch_arrow(engine, VIEW_SQL.replace("RUN_ID", str(int(run_id))), {}, SCHEMA)
+    table = fetch_arrow(engine, _sql(run_id, now), {}, SCHEMA)
     now_naive = pa.scalar(now.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us"))
     days = {name: pc.divide(pc.cast(pc.subtract(now_naive, table.column(col)), pa.int64()), 86_400e6)
             for name, col in (("days_since_last_purchase", "last_purchase_at"),

@@ -152,9 +152,11 @@ def run_cmd(once: bool = typer.Option(True, "--once", help="One run (the default
         start, end = _when(replay_from), _when(replay_to) or dt.datetime.now(dt.UTC)
         if start is None or start >= end:
             raise typer.BadParameter("--replay-from must be before --replay-to")
-        report = replay(engine, start, end, keys=flow or None)
+        with err_console.status("replaying …"):
+            report = replay(engine, start, end, keys=flow or None)
     else:
-        report = run_flows(engine, _when(now), keys=flow or None, dry_run=dry_run)
+        with err_console.status("running the flows …"):
+            report = run_flows(engine, _when(now), keys=flow or None, dry_run=dry_run)
     if fmt == "json":
         print(to_json(report.as_dict()))
         return

@@ -102,15 +102,14 @@ def run_demo(out: Path, *, n_customers: int = 20_000, seed: int = 42, lang: str 
     data.latent.to_csv(out / "demo_latent.csv", index=False)
     with console.status("Auswertung …" if lang == "de" else "Refreshing …"):
         run = refresh(engine)
-    from retentio.report.html import write_report
-
-    report = write_report(engine, out / "retentio-report.html", lang, "month")
     from retentio.demo.flows import run_demo_flows
+    from retentio.report.html import write_report
 
     mail = out / "mail"
     shutil.rmtree(mail, ignore_errors=True)
     with console.status("Flows laufen die letzten 4 Wochen …" if lang == "de" else "Running the flows over 4 weeks …"):
         sent = run_demo_flows(engine, mail)
+    report = write_report(engine, out / "retentio-report.html", lang, "month")
     secs = time.perf_counter() - t0
     s = run.summary
     f = Fmt(lang)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from retentio import __version__, results
 from retentio.i18n import Fmt, segment_label, t, track_label
 from retentio.report import charts
+from retentio.report.flows import flows_context
 from retentio.report.predictions import prediction_context
 from retentio.shop import load_config
 from retentio.timezones import to_local
@@ -101,6 +102,7 @@ def build_context(engine: Engine, lang: str, period: str) -> dict:
         "window": t("window_note", lang, days=run.active_window_days, source=t(f"src_{run.active_window_source}", lang)),
         "defs": _l("defs", lang, w=run.active_window_days), "warnings": run.warnings or [],
         "pred": prediction_context(engine, run, lang, f),
+        "flows": flows_context(engine, lang, f),
     }
 
 
