@@ -35,9 +35,10 @@ def test_report_is_offline_and_localised(shop, tmp_path, lang, title, money):
 @pytest.mark.parametrize(("lang", "heading"), [("de", "Flows: Wirkung gegenüber der Kontrollgruppe"),
                                                ("en", "Flows: effect against the control group")])
 def test_report_shows_flows_against_control(sqlite_engine, tmp_path, lang, heading):
-    from retentio.act.runner import run_flows
     from tests.act.conftest import NOW, Shop
     from tests.act.test_runner import flow, install
+
+    from retentio.act.runner import run_flows
 
     shop = Shop(sqlite_engine)
     for cid in range(1, 41):

@@ -130,16 +130,17 @@ class SmtpChannel:
     def build(self, msg: Outgoing) -> Message:
         # The compat32 MIME classes: the same bytes on the wire as EmailMessage, about
         # four times faster to build and flatten, which is most of a send's cost.
-        text = MIMEText(msg.body_text or "", "plain", UTF8_QP)
+        text = MIMEText(msg.body_text or "", "plain", UTF8_QP)  # type: ignore[arg-type]  # a Charset is accepted
         if msg.body_html:
             em: Message = MIMEMultipart("alternative")
             em.attach(text)
-            em.attach(MIMEText(msg.body_html, "html", UTF8_QP))
+            em.attach(MIMEText(msg.body_html, "html", UTF8_QP))  # type: ignore[arg-type]
         else:
             em = text
         em["From"] = formataddr((self.sender_name, self.sender), charset="utf-8") if self.sender_name else self.sender
         em["To"] = msg.address or ""
-        em["Subject"] = Header(msg.subject or "", "utf-8") if not (msg.subject or "").isascii() else (msg.subject or "")
+        subject = msg.subject or ""
+        em["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
         em["Date"] = formatdate(usegmt=True)
         em["Message-ID"] = message_id(msg.key, self.domain)
         if msg.locale:

@@ -24,6 +24,7 @@ from retentio.act.recommend import load_baskets, recommend
 from retentio.act.targeting import rank_by_value
 from retentio.act.templates import render, render_script
 from retentio.db.act_models import OutboxMessage
+from retentio.db.types import table_of
 from retentio.refresh import json_safe
 from retentio.settings import get_settings
 
@@ -75,7 +76,7 @@ def _guard(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
         c["address"] = address if isinstance(address, str) and "@" in address else None
         if c["address"] is None:
             _skip(c, "no_address")
-        elif c["purpose"] == "marketing" and not bool(row["email_marketing"]):
+        elif c["purpose"] == "marketing" and (row is None or not bool(row["email_marketing"])):
             _skip(c, "no_consent")
     blocked = guardrails.suppressed(conn, "email", [c["address"] for c in emails if c["address"]])
     for c in emails:
@@ -172,5 +173,5 @@ def plan(conn: Connection, rc: RunContext, cands: list[dict], report: RunReport)
                                "subject": c.get("subject"), "locale": c.get("locale"), "eiv": c.get("eiv"),
                                "at": rc.now.isoformat()})
     if rows:
-        insert_ignore(conn, OutboxMessage.__table__, rows, ["idempotency_key"])
+        insert_ignore(conn, table_of(OutboxMessage), rows, ["idempotency_key"])
 

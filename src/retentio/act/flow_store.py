@@ -90,7 +90,9 @@ def get_flow(engine: Engine, key: str, version: int | None = None) -> StoredFlow
 def set_enabled(engine: Engine, key: str, enabled: bool) -> None:
     get_flow(engine, key)
     with session_scope(engine) as s:
-        s.get(FlowDef, key).enabled = enabled
+        row = s.get(FlowDef, key)
+        assert row is not None  # get_flow above raised otherwise
+        row.enabled = enabled
 
 
 def tune(engine: Engine, key: str, path: str, value: Any) -> int:

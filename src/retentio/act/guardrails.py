@@ -48,7 +48,8 @@ def recent_counts(conn: Connection, customer_ids: list[int], now: dt.datetime, d
             OutboxMessage.channel == "email", OutboxMessage.status.in_(COUNTED),
             OutboxMessage.created_at > since).group_by(OutboxMessage.customer_id))
         for cid, n in rows:
-            counts[int(cid)] = int(n)
+            if cid is not None:
+                counts[int(cid)] = int(n)
     return counts
 
 

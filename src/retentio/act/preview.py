@@ -37,7 +37,7 @@ def preview(engine: Engine, flow_key: str, customer_ref: str, step_id: str | Non
     rc = RunContext(engine, load_config(engine), now or dt.datetime.now(dt.UTC))
     if lang:
         rc.view.loc[cid, "lang"] = lang
-    cand = {"flow_key": sf.flow.key, "flow_version": sf.version, "step_id": step.id, "step_no": 0,
+    cand: dict[str, Any] = {"flow_key": sf.flow.key, "flow_version": sf.version, "step_id": step.id, "step_no": 0,
             "step_type": step.type, "options": step.options, "customer_id": cid, "enrolment_id": None,
             "occurrence": "preview", "variant": "A", "purpose": sf.flow.purpose, "priority": sf.flow.priority,
             "channel": {"send": "email"}.get(step.type, step.type), "targeting": None, "status": None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from retentio.act.variants import assign
 from retentio.act.view import load_view, to_engine, view_frame
 from retentio.db.act_models import Enrolment, FlowDef
 from retentio.db.models import Order
+from retentio.db.types import table_of
 from retentio.shop import ShopConfig, load_config
 
 MAX_MOVES = 50  # steps one enrolment may take in one run without a wait (guards against branch loops)
@@ -101,7 +103,7 @@ def enrol(conn: Connection, rc: RunContext, sf: StoredFlow, since: dt.datetime, 
                      "variant": variant, "status": "control" if variant == "control" else "active", "step": 0,
                      "entered_at": now, "next_run_at": now})
     if rows:
-        delivery_plan.insert_ignore(conn, Enrolment.__table__, rows, ["flow_key", "customer_id", "occurrence"])
+        delivery_plan.insert_ignore(conn, table_of(Enrolment), rows, ["flow_key", "customer_id", "occurrence"])
     counts = Counter(r["variant"] == "control" for r in rows)
     report.flows[flow.key]["entered"] += counts[False]
     report.flows[flow.key]["control"] += counts[True]
@@ -116,7 +118,7 @@ def _existing(conn: Connection, key: str, ids: list[int]) -> list[tuple]:
     return out
 
 
-def _purchased_since(conn: Connection, due: list, now: dt.datetime) -> set[int]:
+def _purchased_since(conn: Connection, due: Sequence[Any], now: dt.datetime) -> set[int]:
     """Enrolment ids whose customer placed an order after entering."""
     last: dict[int, dt.datetime] = {}
     ids = sorted({e.customer_id for e in due})
@@ -124,7 +126,8 @@ def _purchased_since(conn: Connection, due: list, now: dt.datetime) -> set[int]:
         for cid, t in conn.execute(select(Order.customer_id, func.max(Order.placed_at)).where(
                 Order.customer_id.in_(ids[i:i + 500]), Order.status == "placed", Order.placed_at <= now)
                 .group_by(Order.customer_id)):
-            last[int(cid)] = _aware(t)
+            if cid is not None:
+                last[int(cid)] = _aware(t)
     return {e.id for e in due if e.customer_id in last and last[e.customer_id] > e.entered_at}
 
 
@@ -151,7 +154,7 @@ def wait_until(step: dict, now: dt.datetime, tz: str) -> dt.datetime:
 def advance(conn: Connection, rc: RunContext, flows: dict[str, StoredFlow], report: RunReport) -> list[dict]:
     """Move every due enrolment until it waits or ends; returns the message candidates."""
     now = rc.now
-    table = Enrolment.__table__
+    table = table_of(Enrolment)
     due = conn.execute(select(table).where(
         table.c.status == "active", table.c.next_run_at <= now, table.c.flow_key.in_(list(flows)))
         .order_by(table.c.id)).all() if flows else []
@@ -207,7 +210,7 @@ def advance(conn: Connection, rc: RunContext, flows: dict[str, StoredFlow], repo
 
 def _finish(conn: Connection, e, status: str, reason: str | None, now: dt.datetime,
             step: int | None = None) -> None:
-    values = {"status": status, "exit_reason": reason, "finished_at": now, "next_run_at": None}
+    values: dict[str, Any] = {"status": status, "exit_reason": reason, "finished_at": now, "next_run_at": None}
     if step is not None:
         values["step"] = step
     conn.execute(update(Enrolment).where(Enrolment.id == e.id).values(**values))

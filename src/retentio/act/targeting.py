@@ -28,5 +28,6 @@ def rank_by_value(frame: pd.DataFrame, *, uplift: float, budget: float | None) -
     spend = np.cumsum(np.where(positive, out["cost"].to_numpy(float), 0.0))
     within = spend <= (budget if budget is not None else np.inf)
     out["selected"] = positive & within
-    out["reason"] = np.where(~positive, "not_worth_cost", np.where(~within, "budget", None))
+    out["reason"] = [None if ok else ("not_worth_cost" if not pos else "budget")
+                     for ok, pos in zip(positive & within, positive, strict=True)]
     return out

@@ -38,7 +38,7 @@ from sqlalchemy import Engine, bindparam, text, update
 from retentio.act.channels import CallListChannel, Channel, Outgoing, Result
 from retentio.db.act_models import CallListEntry, OutboxMessage
 from retentio.db.models import Consent
-from retentio.db.types import sql_time
+from retentio.db.types import sql_time, table_of
 
 MAX_ATTEMPTS = 8
 DUE = ("(status = 'pending' AND not_before <= :now) "
@@ -84,7 +84,8 @@ class Worker:
 
     def _withdrawn(self, batch: list[Outgoing]) -> set[int]:
         """Marketing emails whose consent was withdrawn (or address suppressed) since they were planned."""
-        ids = sorted({m.customer_id for m in batch if m.channel == "email" and m.purpose == "marketing"})
+        ids = sorted({m.customer_id for m in batch
+                      if m.channel == "email" and m.purpose == "marketing" and m.customer_id is not None})
         if not ids:
             return set()
         with self.engine.connect() as conn:
@@ -100,7 +101,7 @@ class Worker:
             (m.purpose == "marketing" and m.customer_id not in ok) or (m.address or "").lower() in blocked)}
 
     def _set(self, conn, msg_id: int, **values) -> int:
-        t = OutboxMessage.__table__
+        t = table_of(OutboxMessage)
         return conn.execute(update(t).where(t.c.id == msg_id, t.c.worker == self.id).values(**values)).rowcount
 
     def process(self, msg: Outgoing, now: Callable[[], dt.datetime]) -> str:
@@ -115,7 +116,7 @@ class Worker:
                                  message_id=result.message_id, last_error=None):
                     return "lost_lease"
                 if result.local_rows:
-                    conn.execute(CallListEntry.__table__.insert(),
+                    conn.execute(table_of(CallListEntry).insert(),
                                  [{**r, "created_at": now()} for r in result.local_rows])
                 return "sent"
             attempts = conn.execute(text("SELECT attempts FROM outbox WHERE id = :i"), {"i": msg.id}).scalar() or 0

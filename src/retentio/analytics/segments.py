@@ -27,5 +27,5 @@ def rfm_segment(r: pd.Series, f: pd.Series) -> pd.Series:
     r = r.astype("float64").to_numpy()
     f = f.astype("float64").to_numpy()
     conditions = [(r >= r0) & (r <= r1) & (f >= f0) & (f <= f1) for _, (r0, r1), (f0, f1) in RFM_GRID]
-    out = np.select(conditions, SEGMENT_ORDER, default=None)
+    out = np.select(conditions, SEGMENT_ORDER, default=None)  # type: ignore[call-overload]  # object result
     return pd.Series(out, dtype=object).where(~np.isnan(r), None)

@@ -8,6 +8,8 @@ local wall-clock times; everything downstream is time-zone free.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,7 +72,7 @@ def fetch_arrow(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa
     return _conform(table, schema)
 
 
-def _columns(names: list[str], rows: list[tuple]) -> pa.Table:
+def _columns(names: list[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
     return pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(names)})
 
 

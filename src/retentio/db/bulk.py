@@ -71,7 +71,8 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
-            cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+            # any iterable of rows is fine for sqlite3 (the stubs ask for a Sequence); a list would copy them all
+            cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)  # type: ignore[arg-type]
             raw.commit()
         finally:
             raw.close()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, TypeDecorator
+from sqlalchemy import JSON, DateTime, Table, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
 
@@ -30,6 +31,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC)
+
+
+def table_of(model: Any) -> Table:
+    """A model's Table (SQLAlchemy's stubs type ``__table__`` as the wider FromClause)."""
+    return cast(Table, model.__table__)
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

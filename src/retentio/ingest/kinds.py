@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from retentio.db.models import Customer, Event, Feedback, Order, ServiceCase, Subscription
+from retentio.db.types import table_of
 from retentio.ingest.mapping import Mapping
 from retentio.ingest.writer import (
     CustomerIds,
@@ -142,7 +143,7 @@ def _order_lines_mode(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st:
         "channel": heads["channel"],
     })
     write_orders(conn, orders)
-    order_ids = lookup_ids(conn, Order.__table__, "external_id", heads["order_id"])
+    order_ids = lookup_ids(conn, table_of(Order), "external_id", heads["order_id"])
     product_ids = _products(conn, good)
     amount = (good["quantity"] * good["unit_price"]).round(2)
     out = pd.DataFrame({
@@ -169,7 +170,7 @@ def _products(conn: Connection, df: pd.DataFrame) -> dict[str, int]:
 
 
 def prepare_order_lines(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st: ImportState) -> list[Refusal]:
-    order_ids = lookup_ids(conn, Order.__table__, "external_id", df["order_id"])
+    order_ids = lookup_ids(conn, table_of(Order), "external_id", df["order_id"])
     refused = [(int(i), "order_id", f"unknown order '{df['order_id'].iloc[i]}' (import the orders first)")
                for i in np.flatnonzero(~df["order_id"].isin(order_ids.keys()).to_numpy())]
     known = df.drop(index=[r[0] for r in refused])
@@ -214,8 +215,8 @@ def prepare_customers(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st:
             for row in sub.to_dict("records")
         ]
         cols.append("attributes")
-    upsert(conn, Customer.__table__, records(out), ["external_id"], cols)
-    ids = lookup_ids(conn, Customer.__table__, "external_id", out["external_id"])
+    upsert(conn, table_of(Customer), records(out), ["external_id"], cols)
+    ids = lookup_ids(conn, table_of(Customer), "external_id", out["external_id"])
     if "email_consent" in good:
         consent = good[good["email_consent"].notna()]
         now = pd.Timestamp.now(tz="UTC")
@@ -233,7 +234,7 @@ def prepare_customers(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st:
 
 
 def _simple(model, key_field: str | None, key_parts: list[str], columns: dict[str, str],
-            checks: list[tuple[str, str, str]] = ()) -> Callable:
+            checks: Sequence[tuple[str, str, str]] = ()) -> Callable:
     """Handler for kinds that reference a customer and have one key column."""
 
     def handler(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st: ImportState,
@@ -258,7 +259,7 @@ def _simple(model, key_field: str | None, key_parts: list[str], columns: dict[st
             if src != "_key" and src in good:
                 out[dst] = good[src]
         update_cols = [c for c in out.columns if c != columns["_key"]]
-        upsert(conn, model.__table__, records(out), [columns["_key"]], update_cols)
+        upsert(conn, table_of(model), records(out), [columns["_key"]], update_cols)
         return refused
 
     return handler

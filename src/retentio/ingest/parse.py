@@ -178,7 +178,8 @@ def parse_bool(raw: pd.Series) -> Parsed:
 
 
 def parse_json(raw: pd.Series) -> Parsed:
-    values, errors = [], []
+    values: list[dict | None] = []
+    errors: list[str | None] = []
     for v in raw.tolist():
         if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
             values.append(None)

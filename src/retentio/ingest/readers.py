@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,8 +109,8 @@ def open_source(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]
 
 
 def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
-    with path.open("rb") as fh:
-        sample = fh.read(SAMPLE_BYTES)
+    with path.open("rb") as raw_fh:
+        sample = raw_fh.read(SAMPLE_BYTES)
     if not sample.strip():
         raise InputFileError(f"{path}: file is empty")
     if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -145,6 +144,7 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
         if dupes:
             fh.close()
             raise InputFileError(f"{path}: line {header_line}: duplicate column names {sorted(dupes)}")
+    assert header is not None  # set by --header or found above
     size = path.stat().st_size
     per_line = max(1, len(sample) / max(1, text_sample.count("\n")))
     source = Source(path, "csv", header, encoding, delimiter, int(size / per_line))
@@ -190,7 +190,7 @@ def _csv_records(reader) -> Iterator[tuple[int, list[str]]]:
         prev = reader.line_num
 
 
-def _whitespace_records(fh: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:
+def _whitespace_records(fh: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
     for number, line in enumerate(fh, start=1):
         yield number, line.split()
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from retentio.db.models import Consent, Customer, Order, OrderLine, Product
+from retentio.db.types import table_of
 
 LOOKUP_BATCH = 5000
 
@@ -68,7 +69,7 @@ class CustomerIds:
         ids = external_ids.dropna()
         missing = [x for x in pd.unique(ids) if x not in self.cache]
         if missing:
-            table = Customer.__table__
+            table = table_of(Customer)
             before = lookup_ids(conn, table, "external_id", missing)
             new = [x for x in missing if x not in before]
             if new:
@@ -104,26 +105,26 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def write_orders(conn: Connection, frame: pd.DataFrame) -> None:
-    upsert(conn, Order.__table__, records(frame), ["external_id"],
+    upsert(conn, table_of(Order), records(frame), ["external_id"],
            ["customer_id", "placed_at", "currency", "net_total", "status", "channel"])
 
 
 def write_products(conn: Connection, frame: pd.DataFrame) -> dict[str, int]:
     products = frame.dropna(subset=["sku"]).drop_duplicates("sku", keep="last")
-    upsert(conn, Product.__table__, records(products), ["sku"], ["name", "category", "price"],
+    upsert(conn, table_of(Product), records(products), ["sku"], ["name", "category", "price"],
            coalesce=["name", "category", "price"])
-    return lookup_ids(conn, Product.__table__, "sku", products["sku"])
+    return lookup_ids(conn, table_of(Product), "sku", products["sku"])
 
 
 def write_lines(conn: Connection, frame: pd.DataFrame) -> None:
-    upsert(conn, OrderLine.__table__, records(frame), ["order_id", "line_no"],
+    upsert(conn, table_of(OrderLine), records(frame), ["order_id", "line_no"],
            ["product_id", "sku", "description", "quantity", "unit_price", "net_amount"])
 
 
 def recompute_totals(conn: Connection, order_ids: Sequence[int]) -> None:
     """Order totals of line-level imports are the sum of their stored lines."""
-    lines = OrderLine.__table__
-    orders = Order.__table__
+    lines = table_of(OrderLine)
+    orders = table_of(Order)
     total = (select(func.coalesce(func.sum(lines.c.net_amount), 0))
              .where(lines.c.order_id == orders.c.id).scalar_subquery())
     for i in range(0, len(order_ids), LOOKUP_BATCH):
@@ -132,6 +133,6 @@ def recompute_totals(conn: Connection, order_ids: Sequence[int]) -> None:
 
 
 def write_consents(conn: Connection, frame: pd.DataFrame) -> None:
-    upsert(conn, Consent.__table__, records(frame), ["customer_id", "channel", "purpose"],
+    upsert(conn, table_of(Consent), records(frame), ["customer_id", "channel", "purpose"],
            ["status", "source", "recorded_at", "double_opt_in_at"])
 
