@@ -23,14 +23,6 @@ from retentio.i18n import Fmt, t
 from retentio.settings import get_settings
 from retentio.shop import ShopConfig
 
-UI = {
-    "unsubscribe": {"de": "Abmelden", "en": "Unsubscribe"},
-    "unsubscribe_note": {"de": "Sie erhalten diese E-Mail, weil Sie dem Newsletter zugestimmt haben.",
-                         "en": "You receive this email because you subscribed to our newsletter."},
-    "hello": {"de": "Hallo {name}", "en": "Hi {name}"},
-    "hello_anon": {"de": "Guten Tag", "en": "Hello"},
-}
-
 LAST_PRODUCTS_SQL = """
 SELECT o.customer_id, COALESCE(p.name, l.description, l.sku) AS name
 FROM orders o JOIN order_lines l ON l.order_id = o.id LEFT JOIN products p ON p.id = l.product_id
@@ -83,7 +75,7 @@ def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], re
         "lang": lang,
         "customer": {"first_name": first or "", "last_name": row.get("last_name") or "",
                      "external_id": row.get("external_id"), "purchases": int(_num(row.get("purchases")) or 0)},
-        "salutation": t_ui("hello", lang, name=first) if first else t_ui("hello_anon", lang),
+        "salutation": t("mail_hello", lang, name=first) if first else t("mail_hello_anon", lang),
         "shop": {"name": cfg.name, "sender": cfg.sender_name or cfg.name},
         "last_products": products,
         "recommendations": recs,
@@ -98,7 +90,7 @@ def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], re
         # Transactional messages carry no unsubscribe link: there is nothing to unsubscribe from.
         "links": {"unsubscribe": unsubscribe_url(int(row["customer_id"])) if purpose == "marketing" else None,
                   "feedback": feedback_url(int(row["customer_id"]))},
-        "t": {k: v[lang] for k, v in UI.items() if "{" not in v[lang]},
+        "t": {"unsubscribe": t("mail_unsubscribe", lang), "unsubscribe_note": t("mail_unsubscribe_note", lang)},
         "voucher": None,
     }
     if "incentive" in step:
@@ -108,7 +100,4 @@ def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], re
     ctx.update(extra or {})
     return ctx
 
-
-def t_ui(key: str, lang: str, **kw) -> str:
-    return UI[key][lang].format(**kw)
 

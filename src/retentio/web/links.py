@@ -20,26 +20,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
+from retentio import i18n
 from retentio.act.consent import customer_lang, record_feedback, unsubscribe
 from retentio.act.links import BadToken, LinkClaim, verify
-
-TEXT = {
-    "unsub_title": {"de": "Vom Newsletter abmelden", "en": "Unsubscribe from the newsletter"},
-    "unsub_ask": {"de": "Möchten Sie keine Werbe-E-Mails mehr von uns erhalten?",
-                  "en": "Do you no longer want to receive marketing emails from us?"},
-    "unsub_button": {"de": "Abmelden", "en": "Unsubscribe"},
-    "unsub_done": {"de": "Sie sind abgemeldet. Sie erhalten keine Werbe-E-Mails mehr; Bestell- und "
-                         "Servicenachrichten bekommen Sie weiterhin.",
-                   "en": "You are unsubscribed. You will receive no more marketing emails; order and "
-                         "service messages still reach you."},
-    "fb_title": {"de": "Ihre Meinung", "en": "Your opinion"},
-    "fb_ask": {"de": "Wie wahrscheinlich ist es, dass Sie uns weiterempfehlen? (0 = gar nicht, 10 = sehr)",
-               "en": "How likely are you to recommend us? (0 = not at all, 10 = extremely)"},
-    "fb_comment": {"de": "Möchten Sie uns etwas mitteilen?", "en": "Anything you would like to tell us?"},
-    "fb_send": {"de": "Absenden", "en": "Send"},
-    "fb_done": {"de": "Danke für Ihre Rückmeldung!", "en": "Thank you for your feedback!"},
-    "bad_link": {"de": "Dieser Link ist ungültig.", "en": "This link is not valid."},
-}
 
 
 def _page(lang: str, title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -54,7 +37,7 @@ def _claim(token: str, action: str) -> LinkClaim:
     try:
         claim = verify(token)
     except BadToken:
-        raise HTTPException(404, TEXT["bad_link"]["de"] + " / " + TEXT["bad_link"]["en"]) from None
+        raise HTTPException(404, i18n.t("web_bad_link", "de") + " / " + i18n.t("web_bad_link", "en")) from None
     if claim.action != action:
         raise HTTPException(404, "wrong link type")
     return claim
@@ -64,7 +47,7 @@ def create_app(engine: Engine) -> FastAPI:
     app = FastAPI(title="Retentio links", docs_url=None, redoc_url=None)
 
     def t(key: str, lang: str) -> str:
-        return TEXT[key][lang]
+        return i18n.t(f"web_{key}", lang)
 
     @app.get("/u/{token}", response_class=HTMLResponse)
     def unsubscribe_page(token: str) -> HTMLResponse:
