@@ -38,13 +38,36 @@ class _Inbox:
         return "250 Message accepted for delivery"
 
 
-class SmtpSink:
-    """aiosmtpd on 127.0.0.1; ``messages`` are parsed EmailMessages in arrival order."""
+def _authenticator(logins: dict[str, str]):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    def __init__(self, port: int | None = None) -> None:
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and \
+            logins.get(auth_data.login.decode()) == auth_data.password.decode()
+        return AuthResult(success=ok, handled=False)
+    return check
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1; ``messages`` are parsed EmailMessages in arrival order.
+
+    ``tls``: an ``ssl.SSLContext`` for STARTTLS (required then), or with ``implicit_tls`` for SMTPS;
+    ``logins``: {user: password} — authentication is then required, and only over TLS when given.
+    """
+
+    def __init__(self, port: int | None = None, *, tls=None, implicit_tls: bool = False,
+                 logins: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.inbox = _Inbox()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        kwargs: dict = {}
+        if tls is not None and implicit_tls:
+            kwargs["ssl_context"] = tls
+        elif tls is not None:
+            kwargs.update(tls_context=tls, require_starttls=True)
+        if logins is not None:
+            kwargs.update(authenticator=_authenticator(logins), auth_required=True,
+                          auth_require_tls=tls is not None)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **kwargs)
 
     @property
     def url(self) -> str:

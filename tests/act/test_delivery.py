@@ -191,3 +191,25 @@ def test_a_message_is_due_at_exactly_its_not_before(db, shop: Shop):
     with SmtpSink() as sink:
         stats = Worker(db, {"email": SmtpChannel(sink.url, "shop@example.com")}).run(clock=clock(due))
     assert stats["sent"] == 1
+
+
+def test_a_channel_that_raises_retries_and_then_fails_without_stopping_the_worker(db, shop: Shop):
+    class Broken:
+        name = "email"
+
+        def send(self, msg):
+            raise RuntimeError("boom")
+
+        def close(self):
+            pass
+
+    queue_feedback_mails(db, shop, [1, 2])
+    t = NOW + dt.timedelta(days=1)
+    first = Worker(db, {"email": Broken()}).run(clock=clock(t))
+    assert first["retry"] == 2
+    for _ in range(MAX_ATTEMPTS):
+        t += dt.timedelta(hours=2)
+        Worker(db, {"email": Broken()}).run(clock=clock(t))
+    with db.connect() as conn:
+        rows = conn.execute(select(OutboxMessage.status, OutboxMessage.last_error)).all()
+    assert [tuple(r) for r in rows] == [("failed", "RuntimeError: boom")] * 2

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import smtplib
+import ssl
 import threading
 import time
 import urllib.error
@@ -99,7 +100,14 @@ class RateLimiter:
 
 
 class SmtpChannel:
-    """Email over SMTP: ``smtp://user:pass@host:587?starttls=1`` or ``smtps://…:465``."""
+    """Email over SMTP: ``smtp://user:pass@host:587?starttls=1`` or ``smtps://…:465``.
+
+    TLS verifies the server's certificate and host name against the system's
+    trust store, or against ``?cafile=/path/ca.pem`` for a private CA
+    (smtplib's own default context would accept any certificate). Sending
+    credentials over a connection without TLS is refused unless the host is
+    the local machine.
+    """
 
     name = "email"
 
@@ -111,17 +119,25 @@ class SmtpChannel:
         self.host, self.port = u.hostname or "localhost", u.port or (465 if u.scheme == "smtps" else 25)
         self.ssl, self.starttls = u.scheme == "smtps", q.get("starttls", ["0"])[0] in ("1", "true")
         self.user, self.password = unquote(u.username or ""), unquote(u.password or "")
+        if self.user and not (self.ssl or self.starttls) and self.host not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError("SMTP credentials need TLS: use smtps:// or ?starttls=1")
+        if not (self.user + self.password).isascii():
+            raise ValueError("SMTP user and password must be ASCII (smtplib sends AUTH in ASCII)")
+        self.cafile = q.get("cafile", [None])[0]
         self.sender, self.sender_name, self.timeout = sender, sender_name, timeout
         self.domain = sender.rsplit("@", 1)[-1]
         self.limiter = RateLimiter(rate)
         self._smtp: smtplib.SMTP | None = None
 
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.cafile)
+
     def _connect(self) -> smtplib.SMTP:
         if self._smtp is None:
-            cls = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
-            smtp = cls(self.host, self.port, timeout=self.timeout)
+            smtp = (smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls()) if self.ssl
+                    else smtplib.SMTP(self.host, self.port, timeout=self.timeout))
             if self.starttls:
-                smtp.starttls()
+                smtp.starttls(context=self._tls())
             if self.user:
                 smtp.login(self.user, self.password)
             self._smtp = smtp
@@ -160,6 +176,10 @@ class SmtpChannel:
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]
             return Result(False, permanent=code >= 500, error=f"recipient refused ({code})")
+        except smtplib.SMTPAuthenticationError as exc:
+            # the server's configuration, not the message: keep it for a retry once the login is fixed
+            self.close()
+            return Result(False, error=f"SMTP authentication failed ({exc.smtp_code}); check RETENTIO_SMTP_URL")
         except smtplib.SMTPResponseException as exc:
             self.close()
             return Result(False, permanent=exc.smtp_code >= 500, error=f"SMTP {exc.smtp_code}")

@@ -109,7 +109,10 @@ class Worker:
             if not self._set(conn, msg.id, status="sending", lease_until=now() + self.lease):
                 return "lost_lease"
         channel = self.channels.get(msg.channel)
-        result = channel.send(msg) if channel else Result(False, True, f"no channel {msg.channel!r} configured")
+        try:
+            result = channel.send(msg) if channel else Result(False, True, f"no channel {msg.channel!r} configured")
+        except Exception as exc:  # a bug or an unforeseen error must not make the message a poison pill
+            result = Result(False, error=f"{type(exc).__name__}: {exc}"[:300])
         with self.engine.begin() as conn:
             if result.ok:
                 if not self._set(conn, msg.id, status="sent", sent_at=now(), lease_until=None,
