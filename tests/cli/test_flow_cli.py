@@ -101,3 +101,26 @@ def test_unsubscribe_link(shop_db):
 
     url = cli(shop_db, "unsubscribe-link", "K3").strip()
     assert verify(url.rsplit("/u/", 1)[1]).customer_id == 3
+
+
+def test_targets_rank_by_expected_incremental_value(tmp_path):
+    from sqlalchemy import text
+
+    from retentio.db.session import get_engine
+
+    path = tmp_path / "t.db"
+    engine = get_engine(f"sqlite:///{path}")
+    shop = Shop(engine)
+    for cid in range(1, 6):
+        shop.customer(cid)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO refresh_runs (id, started_at, status, as_of, engine, time_zone) VALUES "
+                          "(1, '2026-03-01 00:00:00.000000', 'ok', '2026-03-01 00:00:00.000000', 'duckdb', 'UTC')"))
+        # EIV = 0.1 × churn × CLV − 5: 45, 15, 5, −1, −4
+        for cid, churn, clv in [(1, 0.5, 1000), (2, 0.5, 400), (3, 1.0, 100), (4, 0.4, 100), (5, 0.1, 100)]:
+            conn.execute(text("INSERT INTO customer_predictions (run_id, customer_id, model, churn_probability, clv) "
+                              "VALUES (1, :c, 'bgnbd', :p, :v)"), {"c": cid, "p": churn, "v": clv})
+    out = json.loads(cli(path, "targets", "--cost", "5", "--budget", "10", "--format", "json"))
+    assert [(r["external_id"], round(r["eiv"], 6)) for r in out] == [("K1", 45.0), ("K2", 15.0)]
+    everyone = json.loads(cli(path, "targets", "--cost", "5", "--format", "json"))
+    assert [r["external_id"] for r in everyone] == ["K1", "K2", "K3"]  # K4, K5 are not worth the cost

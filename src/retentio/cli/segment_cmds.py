@@ -122,3 +122,40 @@ def members_cmd(name: str, fmt: str = typer.Option("csv", "--format", "-f", help
     f = view.filter(seg.compile_condition(view, s.definition, seg.resolver(engine)))
     rows = f.select("external_id", "email_marketing").order_by("external_id").to_pyarrow().to_pylist()
     emit(rows, [("external_id", "customer", None), ("email_marketing", "email_marketing", None)], fmt)
+
+
+@app.command()
+def targets(cost: float = typer.Option(..., "--cost", help="Cost of the action per customer (voucher, call)"),
+            budget: float = typer.Option(None, "--budget", help="Total budget; none: everyone worth it"),
+            uplift: float = typer.Option(0.1, "--uplift", help="Share of the value at risk the action saves"),
+            segment: str = typer.Option(None, "--segment", help="Only customers of this saved segment"),
+            reachable: bool = typer.Option(False, "--reachable", help="Only customers with email consent"),
+            top: int = typer.Option(50, "--top"), fmt: str = FormatOpt, lang: str = LangOpt) -> None:
+    """Who is worth a costly action: uplift × churn probability × CLV − cost, best first, within the budget."""
+    from retentio.act.targeting import rank_by_value
+
+    check_format(fmt)
+    engine = state.engine()
+    view = _view()
+    cond: dict = {"all": [{"field": "churn_probability", "is_null": False}]}
+    if segment:
+        cond["all"].append({"segment": segment})
+    if reachable:
+        cond["all"].append({"field": "email_marketing", "eq": True})
+    f = view.filter(seg.compile_condition(view, cond, seg.resolver(engine)))
+    frame = f.select("customer_id", "external_id", "first_name", "last_name", "lifecycle", "churn_probability",
+                     "clv").to_pandas()
+    frame["cost"] = cost
+    ranked = rank_by_value(frame, uplift=uplift, budget=budget)
+    chosen = ranked[ranked["selected"]]
+    rows = chosen.head(top).to_dict("records")
+    lang = lang_of(lang)
+    fm = Fmt(lang)
+    if fmt == "table":
+        console.print(f"{fm.num(len(chosen))} customers selected · cost {fm.money(cost * len(chosen))} · expected "
+                      f"incremental value {fm.money(chosen['eiv'].sum())} · {fm.num((ranked['reason'] == 'budget').sum())}"
+                      f" more worth it beyond the budget")
+    emit(rows, [("external_id", "Customer", None), ("first_name", "First", None), ("last_name", "Last", None),
+                ("lifecycle", "Lifecycle", lambda v: t(v, lang) if v else "–"),
+                ("churn_probability", "Churn", lambda v: fm.pct(100 * v)), ("clv", "CLV", fm.money),
+                ("eiv", "EIV", fm.money)], fmt)
