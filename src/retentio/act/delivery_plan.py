@@ -111,8 +111,8 @@ def _render_all(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
         return
     ids = sorted({c["customer_id"] for c in live})
     products = ctxmod.last_products(conn, ids, rc.now)
-    wants_recs = any("recommend" in c["options"].get("template", "") or c["options"].get("recommendations")
-                     for c in live)
+    # Co-purchase recommendations cost one engine query per run: only when a step asks for them.
+    wants_recs = any(c["options"].get("recommendations") for c in live)
     recs = recommend(load_baskets(rc.engine), ids) if wants_recs else {}
     reasons = _top_reasons(conn, ids)
     clv = rc.view["clv"].dropna()
