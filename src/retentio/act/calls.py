@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from retentio.db.act_models import CallListEntry
+from retentio.db.bulk import in_chunks
 from retentio.db.models import Customer
 from retentio.errors import ConfigError
 
@@ -72,5 +73,5 @@ def write_file(rows: list[dict[str, Any]], path: Path) -> None:
 def mark_exported(engine: Engine, ids: list[int]) -> None:
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        for i in range(0, len(ids), 500):
-            conn.execute(update(CallListEntry).where(CallListEntry.id.in_(ids[i:i + 500])).values(exported_at=now))
+        for chunk in in_chunks(ids):
+            conn.execute(update(CallListEntry).where(CallListEntry.id.in_(chunk)).values(exported_at=now))

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from retentio.act.links import feedback_url, unsubscribe_url
+from retentio.db.bulk import in_chunks
 from retentio.db.types import sql_time
 from retentio.i18n import Fmt, t
 from retentio.settings import get_settings
@@ -34,10 +35,9 @@ ORDER BY o.customer_id, l.line_no
 
 def last_products(conn: Connection, customer_ids: list[int], now: dt.datetime) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
-    ids = sorted({int(c) for c in customer_ids})
-    for i in range(0, len(ids), 500):
-        chunk = ",".join(str(c) for c in ids[i:i + 500])
-        for cid, name in conn.execute(text(LAST_PRODUCTS_SQL.format(ids=chunk)),
+    for chunk in in_chunks(sorted({int(c) for c in customer_ids})):
+        listed = ",".join(str(c) for c in chunk)
+        for cid, name in conn.execute(text(LAST_PRODUCTS_SQL.format(ids=listed)),
                                       {"now": sql_time(conn.dialect.name, now)}):
             names = out.setdefault(int(cid), [])
             if name and name not in names and len(names) < 3:

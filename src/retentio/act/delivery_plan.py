@@ -24,6 +24,7 @@ from retentio.act.recommend import load_baskets, recommend
 from retentio.act.targeting import rank_by_value
 from retentio.act.templates import render, render_script
 from retentio.db.act_models import OutboxMessage
+from retentio.db.bulk import in_chunks
 from retentio.db.types import table_of
 from retentio.refresh import json_safe
 from retentio.settings import get_settings
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
 def insert_ignore(conn: Connection, table: Table, rows: list[dict], keys: list[str]) -> None:
     """Insert, leaving rows whose unique key already exists untouched (SQLite and PostgreSQL)."""
     ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    for i in range(0, len(rows), 2000):
-        conn.execute(ins(table).on_conflict_do_nothing(index_elements=keys), rows[i:i + 2000])
+    for chunk in in_chunks(rows, 2000):
+        conn.execute(ins(table).on_conflict_do_nothing(index_elements=keys), chunk)
 
 
 def idempotency_key(c: dict) -> str:
@@ -94,11 +95,11 @@ def _top_reasons(conn: Connection, ids: list[int]) -> dict[int, str]:
     run = conn.execute(text("SELECT MAX(id) FROM refresh_runs WHERE status = 'ok'")).scalar()
     if run is None:
         return out
-    for i in range(0, len(ids), 500):
-        chunk = ",".join(str(int(c)) for c in ids[i:i + 500])
+    for chunk in in_chunks(ids):
+        listed = ",".join(str(int(c)) for c in chunk)
         for cid, reasons in conn.execute(text(
                 f"SELECT customer_id, reasons FROM customer_predictions WHERE run_id = {int(run)} "
-                f"AND customer_id IN ({chunk})")):
+                f"AND customer_id IN ({listed})")):
             reasons = json.loads(reasons) if isinstance(reasons, str) else reasons
             if reasons:
                 out[int(cid)] = reasons[0]["reason"]

@@ -21,6 +21,7 @@ from collections import defaultdict
 from sqlalchemy import Connection, func, select
 
 from retentio.db.act_models import OutboxMessage, Suppression
+from retentio.db.bulk import in_chunks
 from retentio.shop import ShopConfig
 
 COUNTED = ("pending", "claimed", "sending", "sent")
@@ -31,20 +32,19 @@ def suppressed(conn: Connection, channel: str, addresses: list[str]) -> set[str]
         return set()
     lowered = sorted({a.lower() for a in addresses})
     out: set[str] = set()
-    for i in range(0, len(lowered), 500):
+    for chunk in in_chunks(lowered):
         out |= set(conn.scalars(select(Suppression.address).where(
-            Suppression.channel == channel, Suppression.address.in_(lowered[i:i + 500]))))
+            Suppression.channel == channel, Suppression.address.in_(chunk))))
     return out
 
 
 def recent_counts(conn: Connection, customer_ids: list[int], now: dt.datetime, days: int) -> dict[int, int]:
     """Marketing messages per customer written (and not skipped) within the window."""
     counts: dict[int, int] = defaultdict(int)
-    ids = sorted(set(customer_ids))
     since = now - dt.timedelta(days=days)
-    for i in range(0, len(ids), 500):
+    for chunk in in_chunks(sorted(set(customer_ids))):
         rows = conn.execute(select(OutboxMessage.customer_id, func.count()).where(
-            OutboxMessage.customer_id.in_(ids[i:i + 500]), OutboxMessage.purpose == "marketing",
+            OutboxMessage.customer_id.in_(chunk), OutboxMessage.purpose == "marketing",
             OutboxMessage.channel == "email", OutboxMessage.status.in_(COUNTED),
             OutboxMessage.created_at > since).group_by(OutboxMessage.customer_id))
         for cid, n in rows:

@@ -28,6 +28,7 @@ from retentio.act.segments import members, resolver
 from retentio.act.variants import assign
 from retentio.act.view import load_view, to_engine, view_frame
 from retentio.db.act_models import Enrolment, FlowDef
+from retentio.db.bulk import in_chunks
 from retentio.db.models import Order
 from retentio.db.types import table_of
 from retentio.shop import ShopConfig, load_config
@@ -111,20 +112,19 @@ def enrol(conn: Connection, rc: RunContext, sf: StoredFlow, since: dt.datetime, 
 
 def _existing(conn: Connection, key: str, ids: list[int]) -> list[tuple]:
     out: list[tuple] = []
-    for i in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         out += conn.execute(select(Enrolment.customer_id, Enrolment.occurrence, Enrolment.status,
                                    Enrolment.entered_at).where(Enrolment.flow_key == key,
-                                                               Enrolment.customer_id.in_(ids[i:i + 500]))).all()
+                                                               Enrolment.customer_id.in_(chunk))).all()
     return out
 
 
 def _purchased_since(conn: Connection, due: Sequence[Any], now: dt.datetime) -> set[int]:
     """Enrolment ids whose customer placed an order after entering."""
     last: dict[int, dt.datetime] = {}
-    ids = sorted({e.customer_id for e in due})
-    for i in range(0, len(ids), 500):
+    for chunk in in_chunks(sorted({e.customer_id for e in due})):
         for cid, t in conn.execute(select(Order.customer_id, func.max(Order.placed_at)).where(
-                Order.customer_id.in_(ids[i:i + 500]), Order.status == "placed", Order.placed_at <= now)
+                Order.customer_id.in_(chunk), Order.status == "placed", Order.placed_at <= now)
                 .group_by(Order.customer_id)):
             if cid is not None:
                 last[int(cid)] = _aware(t)

@@ -99,3 +99,10 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
 
     with engine.begin() as conn:
         conn.execute(table.insert(), records(frame))
+
+
+def in_chunks(values, size: int = 500):
+    """Successive slices of ``values`` for ``IN (…)`` lists, kept under every driver's parameter limit."""
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
