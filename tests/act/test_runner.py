@@ -261,3 +261,14 @@ def test_property_cap_and_consent(db, cap, window, priorities, consents, days):
     # every candidate became exactly one row, sent or skipped with a reason
     assert len(rows) == len(set((r.customer_id, r.flow_key, r.created_at) for r in rows))
     assert all(r.status == "pending" or r.status == "skipped" for r in rows)
+
+
+def test_last_products_come_from_the_latest_order_by_time_not_by_import_order(db, shop: Shop):
+    from retentio.act.context import last_products
+
+    shop.customer(1)
+    shop.order(1, NOW - dt.timedelta(hours=1), products=(1,))      # Kaffee, imported first
+    shop.order(1, NOW - dt.timedelta(days=10), products=(3, 4))    # Tasse + Mühle, imported later, older
+    shop.order(1, NOW + dt.timedelta(days=1), products=(5,))       # after "now": not yet known
+    with db.connect() as conn:
+        assert last_products(conn, [1], NOW) == {1: ["Kaffee"]}

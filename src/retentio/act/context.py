@@ -24,11 +24,13 @@ from retentio.i18n import Fmt, t
 from retentio.settings import get_settings
 from retentio.shop import ShopConfig
 
+# The latest order by time (ids follow import order, which need not be chronological).
 LAST_PRODUCTS_SQL = """
 SELECT o.customer_id, COALESCE(p.name, l.description, l.sku) AS name
-FROM orders o JOIN order_lines l ON l.order_id = o.id LEFT JOIN products p ON p.id = l.product_id
-WHERE o.id IN (SELECT MAX(o2.id) FROM orders o2 WHERE o2.status = 'placed' AND o2.customer_id IN ({ids})
-               AND o2.placed_at <= :now GROUP BY o2.customer_id)
+FROM (SELECT id, customer_id, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY placed_at DESC, id DESC) AS rn
+      FROM orders WHERE status = 'placed' AND customer_id IN ({ids}) AND placed_at <= :now) o
+JOIN order_lines l ON l.order_id = o.id LEFT JOIN products p ON p.id = l.product_id
+WHERE o.rn = 1
 ORDER BY o.customer_id, l.line_no
 """
 

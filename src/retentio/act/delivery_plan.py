@@ -90,9 +90,9 @@ def _guard(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
         c["not_before"] = guardrails.not_before(rc.now, rc.tz(c["customer_id"]), cfg) if quiet else rc.now
 
 
-def _top_reasons(conn: Connection, ids: list[int]) -> dict[int, str]:
+def _top_reasons(conn: Connection, run: int | None, ids: list[int]) -> dict[int, str]:
+    """The main churn reason per customer, from the refresh the run's view was built from."""
     out: dict[int, str] = {}
-    run = conn.execute(text("SELECT MAX(id) FROM refresh_runs WHERE status = 'ok'")).scalar()
     if run is None:
         return out
     for chunk in in_chunks(ids):
@@ -115,7 +115,7 @@ def _render_all(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
     # Co-purchase recommendations cost one engine query per run: only when a step asks for them.
     wants_recs = any(c["options"].get("recommendations") for c in live)
     recs = recommend(load_baskets(rc.engine), ids) if wants_recs else {}
-    reasons = _top_reasons(conn, ids)
+    reasons = _top_reasons(conn, rc.run_id, ids)
     clv = rc.view["clv"].dropna()
     reference = float(np.quantile(clv, 0.9)) if len(clv) else 0.0
     public = get_settings().public_url

@@ -31,6 +31,7 @@ from retentio.db.act_models import Enrolment, FlowDef
 from retentio.db.bulk import in_chunks
 from retentio.db.models import Order
 from retentio.db.types import table_of
+from retentio.results import latest_run
 from retentio.shop import ShopConfig, load_config
 
 MAX_MOVES = 50  # steps one enrolment may take in one run without a wait (guards against branch loops)
@@ -53,7 +54,9 @@ class RunContext:
 
     def __init__(self, engine: Engine, cfg: ShopConfig, now: dt.datetime) -> None:
         self.engine, self.cfg, self.now = engine, cfg, now
-        table = load_view(engine, now, require_double_opt_in=cfg.require_double_opt_in)
+        run = latest_run(engine, required=False)
+        self.run_id = run.id if run is not None else None  # the refresh whose scores the view carries
+        table = load_view(engine, now, run_id=self.run_id, require_double_opt_in=cfg.require_double_opt_in)
         self.view = view_frame(table)
         self.view_t = to_engine(table)
         self.resolve = resolver(engine)

@@ -79,8 +79,8 @@ def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
     """The customer view as Arrow, with the derived day counts and contactability at ``now``."""
     if run_id is None:
         run = latest_run(engine, required=False)
-        run_id = run.id if run is not None else -1
-    table = fetch_arrow(engine, _sql(run_id, now), {}, SCHEMA)
+        run_id = run.id if run is not None else None
+    table = fetch_arrow(engine, _sql(-1 if run_id is None else run_id, now), {}, SCHEMA)
     now_naive = pa.scalar(now.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us"))
     days = {name: pc.divide(pc.cast(pc.subtract(now_naive, table.column(col)), pa.int64()), 86_400e6)
             for name, col in (("days_since_last_purchase", "last_purchase_at"),
