@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from retentio.act import delivery_plan, triggers
 from retentio.act.flow_model import Flow
@@ -163,16 +163,22 @@ def advance(conn: Connection, rc: RunContext, flows: dict[str, StoredFlow], repo
         .order_by(table.c.id)).all() if flows else []
     bought = _purchased_since(conn, due, now)
     candidates: list[dict] = []
+    moved: list[dict[str, Any]] = []  # written in one executemany at the end, not one UPDATE per enrolment
+
+    def finish(e, status: str, reason: str | None, step: int) -> None:
+        moved.append({"eid": e.id, "new_step": step, "new_next": None, "new_status": status, "new_reason": reason,
+                      "new_finished": now})
+
     for e in due:
         flow = flows[e.flow_key].flow
         counter = report.flows[flow.key]
         exit_rule = flow.exit or {}
         if exit_rule.get("on_purchase") and e.id in bought:
-            _finish(conn, e, "exited", "purchased", now)
+            finish(e, "exited", "purchased", e.step)
             counter["exited_purchase"] += 1
             continue
         if exit_rule.get("condition") and e.customer_id in rc.members(exit_rule["condition"]):
-            _finish(conn, e, "exited", "condition", now)
+            finish(e, "exited", "condition", e.step)
             counter["exited_condition"] += 1
             continue
         idx, moves, waiting = e.step, 0, None
@@ -204,19 +210,16 @@ def advance(conn: Connection, rc: RunContext, flows: dict[str, StoredFlow], repo
                 "targeting": flow.targeting, "status": None, "reason": None})
             idx += 1
         if waiting is not None and idx <= len(flow.steps):
-            conn.execute(update(Enrolment).where(Enrolment.id == e.id).values(step=idx, next_run_at=waiting))
+            moved.append({"eid": e.id, "new_step": idx, "new_next": waiting, "new_status": "active",
+                          "new_reason": None, "new_finished": None})
         else:
-            _finish(conn, e, "done", None, now, step=idx)
+            finish(e, "done", None, idx)
             counter["completed"] += 1
+    if moved:
+        conn.execute(update(table).where(table.c.id == bindparam("eid")).values(
+            step=bindparam("new_step"), next_run_at=bindparam("new_next"), status=bindparam("new_status"),
+            exit_reason=bindparam("new_reason"), finished_at=bindparam("new_finished")), moved)
     return candidates
-
-
-def _finish(conn: Connection, e, status: str, reason: str | None, now: dt.datetime,
-            step: int | None = None) -> None:
-    values: dict[str, Any] = {"status": status, "exit_reason": reason, "finished_at": now, "next_run_at": None}
-    if step is not None:
-        values["step"] = step
-    conn.execute(update(Enrolment).where(Enrolment.id == e.id).values(**values))
 
 
 def _run(conn: Connection, rc: RunContext, flows: list[StoredFlow], report: RunReport,
