@@ -68,7 +68,7 @@ def _target(cands: list[dict], view: pd.DataFrame) -> None:
                 _skip(group[row.i], row.reason)
 
 
-def _guard(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
+def guard(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
     view, cfg = rc.view, rc.cfg
     emails = [c for c in cands if c["channel"] == "email"]
     for c in emails:
@@ -106,7 +106,7 @@ def _top_reasons(conn: Connection, run: int | None, ids: list[int]) -> dict[int,
     return out
 
 
-def _render_all(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
+def render_candidates(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
     live = [c for c in cands if c["status"] is None]
     if not live:
         return
@@ -152,8 +152,8 @@ def _float(v) -> float | None:
 
 def plan(conn: Connection, rc: RunContext, cands: list[dict], report: RunReport) -> None:
     _target(cands, rc.view)
-    _guard(conn, rc, cands)
-    _render_all(conn, rc, cands)
+    guard(conn, rc, cands)
+    render_candidates(conn, rc, cands)
     rows: list[dict[str, Any]] = []
     for c in cands:
         c.setdefault("key", idempotency_key(c))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -158,5 +159,11 @@ def load_flow_file(path: Path) -> Flow:
     return parse_flow(data, str(path))
 
 
+@lru_cache(maxsize=1)
+def _builtin_definitions() -> tuple[dict[str, Any], ...]:
+    # Package data does not change while the process runs: parse the library once.
+    return tuple(load_flow_file(p).to_dict() for p in sorted((LIBRARY / "flows").glob("*.toml")))
+
+
 def builtin_flows() -> list[Flow]:
-    return [load_flow_file(p) for p in sorted((LIBRARY / "flows").glob("*.toml"))]
+    return [parse_flow(d, f"built-in flow {d['key']}") for d in _builtin_definitions()]

@@ -43,11 +43,11 @@ def preview(engine: Engine, flow_key: str, customer_ref: str, step_id: str | Non
             "channel": {"send": "email"}.get(step.type, step.type), "targeting": None, "status": None,
             "reason": None}
     with engine.connect() as conn:
-        delivery_plan._guard(conn, rc, [cand])
+        delivery_plan.guard(conn, rc, [cand])
         would = {"status": cand["status"] or "pending", "reason": cand["reason"],
                  "not_before": cand["not_before"].isoformat()}
         cand["status"] = None  # render even when the guardrails would skip it
-        delivery_plan._render_all(conn, rc, [cand])
+        delivery_plan.render_candidates(conn, rc, [cand])
     return {"flow": sf.flow.key, "step": step.id, "customer": customer_ref, "channel": cand["channel"],
             "locale": cand.get("locale"), "address": cand.get("address"), "subject": cand.get("subject"),
             "text": cand.get("body_text"), "html": cand.get("body_html"), "payload": cand.get("payload"),

@@ -154,8 +154,14 @@ def save_segment(engine: Engine, name: str, definition: dict, description: str |
     """Create or replace a segment after checking that its condition compiles."""
     check = ibis.table(ibis.schema({f: "float64" if f in NUMERIC else "bool" if f in BOOL else "string"
                                     for f in FIELDS}), name="check")
-    compile_condition(check, definition, lambda n: {} if n != name else (_ for _ in ()).throw(
-        ConfigError("a segment cannot refer to itself")))
+    existing = resolver(engine)
+
+    def resolve(ref: str) -> dict:
+        if ref == name:
+            raise ConfigError("a segment cannot refer to itself")
+        return existing(ref)
+
+    compile_condition(check, definition, resolve)
     now = dt.datetime.now(dt.UTC)
     with session_scope(engine) as s:
         seg = s.scalar(select(SegmentDef).where(SegmentDef.name == name))
