@@ -17,6 +17,9 @@ import sqlalchemy as sa
 
 from retentio.db.session import get_engine
 
+# Messages are asserted in English unless a test asks for German (--lang de, i18n.using("de")).
+os.environ["RETENTIO_LANG"] = "en"
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RETENTIO_TEST_DATA", ROOT.parent / "shared" / "data"))
 PG_URL = os.environ.get("RETENTIO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

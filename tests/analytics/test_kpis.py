@@ -50,14 +50,32 @@ def test_empty_period_in_the_middle(shop_db, tmp_path):
 
 
 def test_order_exactly_on_period_boundary(shop_db, tmp_path):
-    """An order at 00:00 on March 1 belongs to March and makes its buyer active at March 1."""
+    """An order at 00:00 on March 1 belongs to March: new there, and not yet active at March 1 (half-open)."""
     engine, analytics = shop_db
     load_orders(engine, tmp_path, [("1", "c1", "2024-01-10T10:00:00", "10"), ("2", "c2", "2024-03-01T00:00:00", "10")])
-    k = kpi_rows(engine, analytics, window=10, as_of=D(2024, 3, 31))
+    k = kpi_rows(engine, analytics, window=31, as_of=D(2024, 4, 30))
     feb, mar = k[D(2024, 2, 1)], k[D(2024, 3, 1)]
-    assert feb["e"] == 1  # c2 active at the instant 2024-03-01 00:00
+    assert feb["e"] == 0 and mar["s"] == 0  # activity at t means a purchase in [t − W, t)
     assert feb["n"] == 0 and mar["n"] == 1
+    assert mar["e"] == 1  # April 1 − 31 days = March 1: the order lies in the window
     assert feb["revenue"] == 0 and mar["revenue"] == 10
+
+
+def test_date_only_export_gives_no_crr_above_retention(shop_db, tmp_path):
+    """Date-only files put orders at 00:00; on the 1st that used to count a customer as active at the end of
+    the month before *and* as new in the next, so CRR came out above 100 % without any reactivation."""
+    engine, analytics = shop_db
+    load_orders(engine, tmp_path, [
+        ("1", "c1", "2024-01-10", "10"), ("2", "c1", "2024-02-10", "10"), ("3", "c1", "2024-03-10", "10"),
+        ("4", "c2", "2024-01-20", "10"), ("5", "c3", "2024-02-01", "10"), ("6", "c4", "2024-03-01", "10")])
+    k = kpi_rows(engine, analytics, window=30, as_of=D(2024, 3, 31))
+    feb = k[D(2024, 2, 1)]
+    # S at Feb 1: purchases in [Jan 2, Feb 1) = c1, c2. E at Mar 1: [Jan 31, Mar 1) = c1, c3. N = c3.
+    assert (feb["s"], feb["e"], feb["n"], feb["retained"]) == (2, 2, 1, 1)
+    assert feb["crr"] == pytest.approx(50.0) and feb["retained_share"] == pytest.approx(50.0)
+    for r in k.values():
+        if r["s"]:
+            assert r["crr"] <= 100 and r["crr"] <= r["retained_share"] + 1e-9  # nobody came back after a gap
 
 
 @pytest.mark.parametrize(("tz", "month"), [("UTC", D(2024, 1, 1)), ("Europe/Berlin", D(2024, 2, 1))])
@@ -126,6 +144,6 @@ def test_weekly_periods_start_on_monday(shop_db, tmp_path):
     k = kpi_rows(engine, analytics, window=7, period="week", as_of=D(2024, 1, 21))
     assert [(d, r["revenue"], r["n"]) for d, r in sorted(k.items())] == [
         (D(2024, 1, 1), 10, 1), (D(2024, 1, 8), 20, 1), (D(2024, 1, 15), 5, 0)]
-    # At Jan 8 00:00 both count (c2's order at that very instant is in (t − 7 d, t]);
-    # at Jan 15 00:00 c2's order is exactly 7 days old: outside the half-open window.
-    assert (k[D(2024, 1, 8)]["s"], k[D(2024, 1, 8)]["e"]) == (2, 0)
+    # At Jan 8 00:00 only c1 counts (c2's order at that very instant is not in [t − 7 d, t));
+    # at Jan 15 00:00 c2's order is exactly 7 days old: inside the half-open window.
+    assert (k[D(2024, 1, 8)]["s"], k[D(2024, 1, 8)]["e"]) == (1, 1)

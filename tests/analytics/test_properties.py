@@ -30,14 +30,15 @@ contracts_strategy = st.lists(
 def reference(rows, window: int, as_of: dt.datetime, contracts=()):
     """Straight from the definitions, one customer and instant at a time.
 
-    contracts: (customer, started, ended or None), running in [started, ended).
+    Active at t: a purchase in [t − W, t), or a contract with started < t <= ended.
+    contracts: (customer, started, ended or None).
     """
     purchases = [(c, t) for c, t, v, s in rows if s == "placed" and v > 0]
     points = boundaries(min(t for _, t, _, _ in rows), as_of, "month")
 
     def active(c, at):
-        return (any(cc == c and at - dt.timedelta(days=window) < t <= at for cc, t in purchases)
-                or any(cc == c and st_ <= at and (en is None or at < en) for cc, st_, en in contracts))
+        return (any(cc == c and at - dt.timedelta(days=window) <= t < at for cc, t in purchases)
+                or any(cc == c and st_ < at and (en is None or at <= en) for cc, st_, en in contracts))
 
     starts = purchases + [(c, st_) for c, st_, _ in contracts]
     customers = {c for c, _ in starts}
@@ -55,13 +56,16 @@ def reference(rows, window: int, as_of: dt.datetime, contracts=()):
 # example as generated, and found ones are pinned below with @example.
 @settings(max_examples=15, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=orders_strategy, contracts=contracts_strategy, window=st.sampled_from([15, 45, 90]))
-@example(data=[(0, 0, 0, "placed"), (0, 31, 1, "placed")], contracts=[], window=15)  # zero-value order before 1st purchase
-@example(data=[(0, 10, 5, "placed")], contracts=[(0, 20, 11), (1, 0, None), (0, 31, 29)], window=15)  # touching contracts
-def test_s_e_n_retained_match_reference(tmp_path_factory, data, contracts, window):
+@given(data=orders_strategy, contracts=contracts_strategy, window=st.sampled_from([15, 45, 90]),
+       hour=st.sampled_from([0, 7]))
+@example(data=[(0, 0, 0, "placed"), (0, 31, 1, "placed")], contracts=[], window=15, hour=7)  # zero value first
+@example(data=[(0, 10, 5, "placed")], contracts=[(0, 20, 11), (1, 0, None), (0, 31, 29)], window=15, hour=7)  # touching
+@example(data=[(0, 0, 5, "placed"), (1, 31, 5, "placed"), (2, 60, 5, "placed")], contracts=[], window=31,
+         hour=0)  # date-only orders exactly on the 1st of the month
+def test_s_e_n_retained_match_reference(tmp_path_factory, data, contracts, window, hour):
     tmp = tmp_path_factory.mktemp("prop")
     engine = get_engine(f"sqlite:///{tmp / 'p.db'}")
-    rows = [(f"c{c}", START + dt.timedelta(days=d, hours=7)) for c, d, _, _ in data]
+    rows = [(f"c{c}", START + dt.timedelta(days=d, hours=hour)) for c, d, _, _ in data]
     full = [(c, t, v, s) for (c, t), (_, _, v, s) in zip(rows, data, strict=True)]
     if not any(s == "placed" and v > 0 for _, _, v, s in full):
         return

@@ -25,7 +25,7 @@ def pandas_kpis(orders: pd.DataFrame, starts: list[pd.Timestamp]) -> pd.DataFram
     second = second.groupby(buy.loc[second.index, "customer"]).first() if len(second) else second
 
     def active(t):
-        return set(buy.loc[(buy["placed"] > t - pd.Timedelta(days=W)) & (buy["placed"] <= t), "customer"])
+        return set(buy.loc[(buy["placed"] >= t - pd.Timedelta(days=W)) & (buy["placed"] < t), "customer"])
 
     out = []
     for a, b in itertools.pairwise(starts):

@@ -124,9 +124,9 @@ def test_rows_read_equals_imported_plus_rejected(tmp_path_factory, cells):
 
 
 def test_unknown_kind_and_missing_file(sqlite_engine, tmp_path):
-    from retentio.errors import InputFileError
+    from retentio.errors import ConfigError, InputFileError
 
-    with pytest.raises(ValueError, match="unknown import kind"):
+    with pytest.raises(ConfigError, match="unknown import kind"):
         run_import(sqlite_engine, "coupons", tmp_path / "x.csv")
     with pytest.raises(InputFileError, match="file not found"):
         run_import(sqlite_engine, "orders", Path(tmp_path / "nope.csv"))

@@ -54,16 +54,16 @@ def test_corpus_is_complete():
 
 
 @pytest.mark.parametrize(("name", "kind", "file_error", "rejects", "imported"), CASES, ids=[c[0] for c in CASES])
-def test_malformed_file(sqlite_engine, tmp_path, name, kind, file_error, rejects, imported):
+def test_malformed_file(db, tmp_path, name, kind, file_error, rejects, imported):
     path = CORPUS / name
     report = tmp_path / "rejects.csv"
     if file_error:
         with pytest.raises(InputFileError, match=None) as err:
-            run_import(sqlite_engine, kind, path, report_path=report)
+            run_import(db, kind, path, report_path=report)
         assert file_error in str(err.value)
         assert str(path) in str(err.value)  # says which file
         return
-    s = run_import(sqlite_engine, kind, path, report_path=report)
+    s = run_import(db, kind, path, report_path=report)
     got = [(r.line, r.column, r.reason) for r in s.rejects]
     assert len(got) == len(rejects), got
     for (line, column, fragment), (gl, gc, greason) in zip(rejects, got, strict=True):

@@ -6,25 +6,23 @@ import datetime as dt
 
 from sqlalchemy import Engine, select, update
 
+from retentio import consent
 from retentio.db.act_models import OutboxMessage
-from retentio.db.models import Consent, Customer, Feedback
+from retentio.db.models import Customer, Feedback
 from retentio.db.session import session_scope
 
 
 def unsubscribe(engine: Engine, customer_id: int, channel: str = "email", purpose: str = "marketing",
                 source: str = "unsubscribe_link") -> bool:
-    """Withdraw consent and cancel queued marketing messages; idempotent. False: no such customer."""
+    """Withdraw consent (logged in the consent log) and cancel queued marketing messages; idempotent.
+    False: no such customer."""
     now = dt.datetime.now(dt.UTC)
     with session_scope(engine) as s:
         if s.get(Customer, customer_id) is None:
             return False
-        row = s.scalar(select(Consent).where(Consent.customer_id == customer_id, Consent.channel == channel,
-                                             Consent.purpose == purpose))
-        if row is None:
-            s.add(Consent(customer_id=customer_id, channel=channel, purpose=purpose, status="withdrawn",
-                          source=source, recorded_at=now))
-        elif row.status != "withdrawn":
-            row.status, row.source, row.recorded_at = "withdrawn", source, now
+        conn = s.connection()
+        consent.record(conn, [consent.Statement(customer_id, consent.WITHDRAWN, source, now, None, channel, purpose)],
+                       require_doi=True, now=now)
         s.execute(update(OutboxMessage).where(
             OutboxMessage.customer_id == customer_id, OutboxMessage.channel == channel,
             OutboxMessage.purpose == purpose, OutboxMessage.status == "pending")

@@ -1,10 +1,12 @@
 """Who is active at each period boundary, counted without listing (customer, boundary) pairs.
 
-A customer is active at instant t if they made a purchase in (t − W, t], or
-hold a running contract: t lies in [placed, placed + W) for some purchase, or
-in [started, ended) for some contract. Merging those intervals per customer
-gives disjoint *islands* of activity. An island covers a contiguous range of
-boundary indices [lo, hi), so
+A customer is active at instant t if they made a purchase in [t − W, t), or
+hold a contract running before t: t lies in (placed, placed + W] for some
+purchase, or in (started, ended] for some contract. Half-open like the periods
+themselves, so a purchase at exactly a boundary (00:00 on the 1st, as every
+date-only export has it) is new in the period it opens and not yet active at
+its start. Merging those intervals per customer gives disjoint *islands* of
+activity. An island covers a contiguous range of boundary indices [lo, hi), so
 
 * active at boundary i  = number of islands with lo <= i < hi
   (+1 at lo, −1 at hi, running sum);
@@ -32,7 +34,7 @@ OPEN_END = dt.datetime(2999, 1, 1)  # a running contract without an end date
 
 
 def activity_islands(t: Tables, window_days: int) -> ibis.Table:
-    """(customer_id, start, end): maximal half-open intervals of activity."""
+    """(customer_id, start, end): maximal intervals (start, end] of activity."""
     p = customer_purchases(t.orders)
     ts = "timestamp"
     spans = p.select("customer_id", start=p.placed.cast(ts),
@@ -44,16 +46,17 @@ def activity_islands(t: Tables, window_days: int) -> ibis.Table:
     reach = spans.mutate(reach=spans.end.max().over(ibis.cumulative_window(group_by=spans.customer_id, order_by=order)))
     before = reach.reach.lag().over(ibis.window(group_by=reach.customer_id, order_by=[reach.start, reach.end]))
     # An interval starting after everything before it has ended opens a new island;
-    # touching intervals ([a, b) and [b, c)) are one island.
+    # touching intervals ((a, b] and (b, c]) are one island.
     flagged = reach.mutate(opens=ibis.ifelse(before.isnull() | (reach.start > before), 1, 0))
     numbered = flagged.mutate(island=flagged.opens.sum().over(
         ibis.cumulative_window(group_by=flagged.customer_id, order_by=[flagged.start, flagged.end])))
     return numbered.group_by(["customer_id", "island"]).aggregate(start=numbered.start.min(), end=numbered.end.max())
 
 
-def _first_boundary_at_or_after(ts: ibis.Value, granularity: str, p0: dt.datetime, last: int) -> ibis.Value:
+def _first_boundary_after(ts: ibis.Value, granularity: str, p0: dt.datetime, last: int) -> ibis.Value:
+    """Index of the first period boundary strictly after ``ts`` (the one after the period holding it)."""
     start = truncate_period(ts, granularity)
-    idx = periods_between(granularity, start, ibis.literal(p0, type="timestamp")) + ibis.ifelse(ts > start, 1, 0)
+    idx = periods_between(granularity, start, ibis.literal(p0, type="timestamp")) + 1
     return ibis.greatest(0, ibis.least(last + 1, idx))
 
 
@@ -62,8 +65,9 @@ def boundary_counts(backend: Backend, t: Tables, points: list[dt.datetime], wind
     """i, active (at boundary i), retained (active at i and at i + 1) for every boundary."""
     last = len(points) - 1
     islands = t.cached(f"islands-{window_days}", lambda: activity_islands(t, window_days))
-    covered = islands.mutate(lo=_first_boundary_at_or_after(islands.start, granularity, points[0], last),
-                             hi=_first_boundary_at_or_after(islands.end, granularity, points[0], last))
+    # Boundaries b with start < b <= end are covered: from the first after start to the first after end.
+    covered = islands.mutate(lo=_first_boundary_after(islands.start, granularity, points[0], last),
+                             hi=_first_boundary_after(islands.end, granularity, points[0], last))
     covered = covered.filter(covered.lo < covered.hi)
     covered = covered.mutate(next_lo=covered.lo.lead().over(
         ibis.window(group_by=covered.customer_id, order_by=covered.lo)))

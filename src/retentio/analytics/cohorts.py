@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import periods_between, revenue, truncate_period
+from retentio.analytics.definitions import is_purchase, periods_between, revenue, truncate_period
 from retentio.analytics.engine import Backend, Tables
 
 
@@ -19,7 +19,7 @@ def _orders_with_first_purchase(t: Tables) -> ibis.Table:
     m = t.milestones
     firsts = m.filter(m.first_purchase.notnull()).select("customer_id", first=m.first_purchase)
     o = t.orders.filter(t.orders.customer_id.notnull())
-    o = o.mutate(rev=revenue(o), is_purchase=(o.status == "placed") & (o.net_total > 0))
+    o = o.mutate(rev=revenue(o), is_purchase=is_purchase(o))
     return o.join(firsts, "customer_id").select("customer_id", "placed", "first", "rev", "is_purchase")
 
 

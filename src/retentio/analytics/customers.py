@@ -55,7 +55,7 @@ def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
     )
     s = t.subscriptions
     now = ibis.literal(as_of_local, type="timestamp")
-    running = (s.started <= now) & (s.ended.isnull() | (s.ended > now))
+    running = (s.started < now) & (s.ended.isnull() | (s.ended >= now))
     contracts = s.group_by("customer_id").aggregate(
         contract_running=ibis.ifelse(running, 1, 0).max(),
         contract_cancelled=ibis.ifelse(s.cancelled.notnull(), 1, 0).max(),

@@ -1,6 +1,7 @@
 """The shared definitions every metric builds on (see docs/definitions.md).
 
-* A *purchase* is an order with status ``placed`` and a positive net total.
+* A *purchase* is an order with status ``placed`` and a positive net total,
+  or with an unknown amount (a count-only import).
 * *Net revenue* counts placed orders plus every negative amount (returns,
   cancellation records such as UCI's ``C`` invoices); a cancelled or returned
   order with a positive total contributes nothing, because it did not happen.
@@ -18,8 +19,12 @@ import pandas as pd
 DAY = 86400.0
 
 
+def is_purchase(orders: ibis.Table) -> ibis.Value:
+    return (orders.status == "placed") & ((orders.net_total > 0) | orders.net_total.isnull())
+
+
 def purchases(orders: ibis.Table) -> ibis.Table:
-    return orders.filter((orders.status == "placed") & (orders.net_total > 0))
+    return orders.filter(is_purchase(orders))
 
 
 def customer_purchases(orders: ibis.Table) -> ibis.Table:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from retentio.analytics.activity import boundary_counts
 from retentio.analytics.definitions import (
+    is_purchase,
     periods_frame,
     revenue,
     truncate_period,
@@ -48,11 +49,12 @@ def kpi_series(backend: Backend, t: Tables, points: list[dt.datetime], window_da
 
     # Orders fall into the period their truncated time names: a group-by, no range join.
     o = t.orders.filter((t.orders.placed >= points[0]) & (t.orders.placed < points[-1]))
-    is_purchase = (o.status == "placed") & (o.net_total > 0)
-    by_customer = is_purchase & o.customer_id.notnull()
+    purchase = is_purchase(o)
+    by_customer = purchase & o.customer_id.notnull()
     flows = backend.execute(o.group_by(start=truncate_period(o.placed, granularity)).aggregate(
         revenue=revenue(o).sum(),
-        purchases_all=ibis.ifelse(is_purchase, 1, 0).sum(),
+        # AOV divides by the purchases whose amount is known.
+        purchases_all=ibis.ifelse(purchase & o.net_total.notnull(), 1, 0).sum(),
         purchases=ibis.ifelse(by_customer, 1, 0).sum(),
         purchasing_customers=o.customer_id.nunique(where=by_customer),
     ))

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     Float,
     ForeignKey,
@@ -71,6 +72,32 @@ class Consent(Base):
     double_opt_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class ConsentEvent(Base):
+    """Every consent statement ever received, in order; ``consents`` holds the state they add up to.
+
+    Append-only. An event that did not change the state (an older or untimed
+    grant after a withdrawal) is kept with ``applied`` false and the reason.
+    """
+
+    __tablename__ = "consent_events"
+    __table_args__ = (Index("ix_consent_events_customer", "customer_id", "channel", "purpose"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The same statement from the same source is recorded once (re-imports stay idempotent).
+    event_key: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(120))
+    # When the customer decided, if the source says so; None: unknown (an import without a consent date).
+    effective_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    double_opt_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    applied: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
 class Product(Base):
     __tablename__ = "products"
 
@@ -93,7 +120,8 @@ class Order(Base):
     )
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    net_total: Mapped[Decimal] = mapped_column(Money)
+    # NULL: the amount is unknown (a count-only import); the order still counts as a purchase.
+    net_total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="placed")
     channel: Mapped[str] = mapped_column(String(16), default="online")
 
@@ -177,6 +205,19 @@ class ImportRun(Base):
     rows_imported: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     reject_report: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | failed (nothing of the file was kept)
+    error: Mapped[dict | None] = mapped_column(JSONType)  # why it failed, as a message to translate
+    summary: Mapped[dict | None] = mapped_column(JSONType)  # preset, options, rules applied and their counts
+
+
+class InstallSecret(Base):
+    """Random per-installation secrets (link signatures, voucher codes), created at first use."""
+
+    __tablename__ = "install_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class ShopSetting(Base):

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from charset_normalizer import from_bytes
 
 from retentio.errors import InputFileError
+from retentio.i18n import Msg
+from retentio.ingest.encoding import detect_encoding, utf16_without_bom
 
 SAMPLE_BYTES = 256 * 1024
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -37,6 +38,7 @@ class ReadOptions:
 class Chunk:
     frame: pd.DataFrame  # raw cells, one column per header name
     lines: list[int]  # the source line (CSV/Excel row, Parquet record number) of each row
+    text_only: bool = False  # every cell is a string (CSV): no structured values to look for
 
 
 @dataclass
@@ -54,6 +56,13 @@ class Source:
     delimiter: str | None = None
     total_hint: int | None = None  # for the progress bar
     raw_rejects: list[RawReject] = field(default_factory=list)
+    excel_epoch: object = None  # an .xlsx workbook's date system
+    merged_filled: int = 0  # Excel cells filled from a merged range
+
+
+def name_columns(header: list[str]) -> list[str]:
+    """Unnamed columns (a trailing delimiter, an empty Excel header cell) are called column_N (1-based)."""
+    return [h if h else f"column_{i}" for i, h in enumerate(header, start=1)]
 
 
 def detect_format(path: Path) -> str:
@@ -63,26 +72,8 @@ def detect_format(path: Path) -> str:
     if suffix in (".xlsx", ".xlsm"):
         return "excel"
     if suffix == ".xls":
-        raise InputFileError(f"{path}: legacy .xls files are not supported; save as .xlsx or CSV")
+        raise InputFileError(Msg("{path}: legacy .xls files are not supported; save as .xlsx or CSV", path=str(path)))
     return "csv"
-
-
-def detect_encoding(sample: bytes) -> str:
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 4:  # a character cut by the sample's end
-            return "utf-8"
-    best = from_bytes(sample).best()
-    # German Windows exports are cp1252; latin-1 would mis-read the euro sign.
-    if best is None or best.encoding in ("latin_1", "iso8859_15"):
-        return "cp1252"
-    return best.encoding
 
 
 def sniff_delimiter(text: str) -> str:
@@ -97,9 +88,9 @@ def sniff_delimiter(text: str) -> str:
 
 def open_source(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
     if not path.exists():
-        raise InputFileError(f"{path}: file not found")
+        raise InputFileError(Msg("{path}: file not found", path=str(path)))
     if path.is_dir():
-        raise InputFileError(f"{path}: is a directory, not a file")
+        raise InputFileError(Msg("{path}: is a directory, not a file", path=str(path)))
     fmt = detect_format(path)
     if fmt == "parquet":
         return _parquet(path, opts)
@@ -111,16 +102,27 @@ def open_source(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]
 def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
     with path.open("rb") as raw_fh:
         sample = raw_fh.read(SAMPLE_BYTES)
-    if not sample.strip():
-        raise InputFileError(f"{path}: file is empty")
-    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputFileError(f"{path}: looks like a binary file, not CSV text")
-    encoding = opts.encoding or detect_encoding(sample)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise InputFileError(f"{path}: unknown encoding {encoding!r}") from None
+    if not sample.strip(b" \t\r\n\x00"):
+        raise InputFileError(Msg("{path}: file is empty", path=str(path)))
+    if opts.encoding:
+        encoding = opts.encoding  # the user's word wins over every guess
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputFileError(Msg("{path}: unknown encoding {encoding!r}", path=str(path),
+                                     encoding=encoding)) from None
+    else:
+        has_bom = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        if not has_bom and (utf16 := utf16_without_bom(sample)):
+            raise InputFileError(Msg("{path}: looks like UTF-16 text without a byte-order mark: pass --encoding {enc}",
+                                     path=str(path), enc=utf16))
+        controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
+        if not has_bom and controls > 0.05 * len(sample):
+            raise InputFileError(Msg("{path}: looks like a binary file, not CSV text", path=str(path)))
+        encoding = detect_encoding(sample, path)
     text_sample = sample.decode(encoding, errors="replace")
+    if not text_sample.strip("\ufeff \t\r\n\x00"):
+        raise InputFileError(Msg("{path}: file is empty", path=str(path)))
     delimiter = opts.delimiter or sniff_delimiter(text_sample[:65536])
     fh = path.open("r", encoding=encoding, errors="surrogateescape", newline="")
     if delimiter == "whitespace":
@@ -139,11 +141,17 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
                 break
         if header is None:
             fh.close()
-            raise InputFileError(f"{path}: no header row found")
+            raise InputFileError(Msg("{path}: file is empty", path=str(path)))
         dupes = {h for h in header if header.count(h) > 1 and h}
         if dupes:
             fh.close()
-            raise InputFileError(f"{path}: line {header_line}: duplicate column names {sorted(dupes)}")
+            raise InputFileError(Msg("{path}: line {line}: duplicate column names {names}", path=str(path),
+                                     line=header_line, names=str(sorted(dupes))))
+        if any("\x00" in h for h in header):
+            fh.close()
+            raise InputFileError(Msg("{path}: line {line}: the header holds NUL bytes (a binary file, or the wrong "
+                                     "--encoding?)", path=str(path), line=header_line))
+        header = name_columns(header)
     assert header is not None  # set by --header or found above
     size = path.stat().st_size
     per_line = max(1, len(sample) / max(1, text_sample.count("\n")))
@@ -158,26 +166,31 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
                 if not row or not any(cell.strip() for cell in row):
                     continue  # blank line: no record
                 if len(row) != width:
-                    hint = f"check quoting and the delimiter {delimiter!r}"
+                    hint = Msg("check quoting and the delimiter {delimiter!r}", delimiter=delimiter)
                     if any("\n" in c for c in row):
-                        hint = "a quote is not closed, so the record runs over several lines"
-                    source.raw_rejects.append(RawReject(line, f"expected {width} fields, found {len(row)} ({hint})"))
+                        hint = Msg("a quote is not closed, so the record runs over several lines")
+                    source.raw_rejects.append(RawReject(line, str(Msg(
+                        "expected {width} fields, found {found} ({hint})", width=width, found=len(row), hint=hint))))
                     continue
                 if any(_SURROGATE.search(c) for c in row):
-                    source.raw_rejects.append(RawReject(
-                        line, f"bytes that are not valid {encoding}; pass --encoding (e.g. cp1252)"))
+                    source.raw_rejects.append(RawReject(line, str(Msg(
+                        "bytes that are not valid {encoding}; pass --encoding (e.g. cp1252)", encoding=encoding))))
                     continue
                 rows.append(row)
                 lines.append(line)
                 if len(rows) >= opts.chunk_rows:
-                    yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), lines)
+                    yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), lines, text_only=True)
                     rows, lines = [], []
         except csv.Error as exc:
-            raise InputFileError(f"{path}: unreadable CSV near line {lines[-1] + 1 if lines else header_line + 1}: {exc}") from None
+            raise InputFileError(Msg("{path}: unreadable CSV near line {line}: {error}", path=str(path),
+                                     line=lines[-1] + 1 if lines else header_line + 1, error=str(exc))) from None
+        except UnicodeDecodeError as exc:
+            raise InputFileError(Msg("{path}: the text is not {encoding} ({error}); pass another --encoding",
+                                     path=str(path), encoding=encoding, error=str(exc)[:80])) from None
         finally:
             fh.close()
         if rows or not lines:
-            yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), lines)
+            yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), lines, text_only=True)
 
     return source, chunks()
 
@@ -201,29 +214,66 @@ def _parquet(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
-    source = Source(path, "parquet", list(pf.schema_arrow.names), total_hint=pf.metadata.num_rows)
+        raise InputFileError(Msg("{path}: not a readable Parquet file ({error})", path=str(path),
+                                 error=str(exc)[:200])) from None
+    names = list(pf.schema_arrow.names)
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputFileError(Msg("{path}: duplicate column names {names}", path=str(path), names=str(dupes)))
+    source = Source(path, "parquet", name_columns(names), total_hint=pf.metadata.num_rows)
 
     def chunks() -> Iterator[Chunk]:
         start = 0
-        for batch in pf.iter_batches(batch_size=opts.chunk_rows):
-            frame = batch.to_pandas()
-            yield Chunk(frame, list(range(start + 1, start + len(frame) + 1)))
-            start += len(frame)
+        try:
+            for batch in pf.iter_batches(batch_size=opts.chunk_rows):
+                frame = batch.to_pandas()
+                frame.columns = source.columns
+                yield Chunk(frame, list(range(start + 1, start + len(frame) + 1)))
+                start += len(frame)
+        except (OSError, ValueError) as exc:  # a corrupt row group
+            raise InputFileError(Msg("{path}: not a readable Parquet file ({error})", path=str(path),
+                                     error=str(exc)[:200])) from None
 
     return source, chunks()
 
 
+_MERGE = re.compile(rb'<mergeCell [^>]*ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+
+
+def merged_ranges(wb, ws) -> list[tuple[int, int, int, int]]:
+    """(min_col, min_row, max_col, max_row) of each merged range, 1-based; read from the sheet's XML,
+    which openpyxl's read-only mode does not expose."""
+    from openpyxl.utils.cell import range_boundaries
+
+    path = getattr(ws, "_worksheet_path", None)
+    archive = getattr(wb, "_archive", None)
+    if not path or archive is None:
+        return []
+    found: list[tuple[int, int, int, int]] = []
+    tail = b""
+    with archive.open(path) as fh:
+        while block := fh.read(1 << 20):
+            data = tail + block
+            found += [tuple(range_boundaries(m.decode())) for m in _MERGE.findall(data)]  # type: ignore[misc]
+            tail = data[-200:]
+            # a match that straddled the boundary is found again with the tail: drop duplicates below
+    return sorted(set(found))
+
+
 def _excel(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
+    """The first (or --sheet) sheet; merged cells are filled from their top-left cell (docs/import.md)."""
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise InputFileError(f"{path}: not a readable Excel workbook ({exc})") from None
+        raise InputFileError(Msg("{path}: not a readable Excel workbook ({error})", path=str(path),
+                                 error=str(exc)[:200])) from None
     if opts.sheet and opts.sheet not in wb.sheetnames:
-        raise InputFileError(f"{path}: no sheet named {opts.sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+        raise InputFileError(Msg("{path}: no sheet named {sheet!r} (sheets: {names})", path=str(path),
+                                 sheet=opts.sheet, names=", ".join(wb.sheetnames)))
     ws = wb[opts.sheet] if opts.sheet else wb.worksheets[0]
+    merged = merged_ranges(wb, ws)
     rows_iter = ws.iter_rows(values_only=True)
     header = None
     header_row = 0
@@ -232,18 +282,46 @@ def _excel(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
             header, header_row = [str(v).strip() if v is not None else "" for v in row], idx
             break
     if header is None:
-        raise InputFileError(f"{path}: the sheet is empty")
-    source = Source(path, "excel", header, total_hint=(ws.max_row or 0) - header_row)
+        raise InputFileError(Msg("{path}: the sheet is empty", path=str(path)))
+    dupes = sorted({h for h in header if header.count(h) > 1 and h})
+    if dupes:
+        raise InputFileError(Msg("{path}: line {line}: duplicate column names {names}", path=str(path),
+                                 line=header_row, names=str(dupes)))
+    header = name_columns(header)
+    source = Source(path, "excel", header, total_hint=(ws.max_row or 0) - header_row,
+                    excel_epoch=getattr(wb, "epoch", None))
+    # cells to fill, by row: (column index, source row, source column index)
+    fills: dict[int, list[tuple[int, int, int]]] = {}
+    for min_col, min_row, max_col, max_row in merged:
+        if max_row <= header_row:
+            continue
+        for r in range(max(min_row, header_row + 1), max_row + 1):
+            for c in range(min_col, max_col + 1):
+                if (r, c) != (min_row, min_col):
+                    fills.setdefault(r, []).append((c - 1, min_row, min_col - 1))
+    sources = {(r, c) for cells in fills.values() for _, r, c in cells}
 
     def chunks() -> Iterator[Chunk]:
         rows, lines = [], []
         width = len(header)
+        kept: dict[tuple[int, int], object] = {}
         for idx, row in enumerate(rows_iter, start=header_row + 1):
-            if not row or all(v is None or not str(v).strip() for v in row):
+            row = list(row or ())
+            for col in range(len(row)):
+                if (idx, col) in sources:
+                    kept[(idx, col)] = row[col]
+            for col, src_row, src_col in fills.get(idx, ()):
+                if col < width and (src_row, src_col) in kept:
+                    row += [None] * (col + 1 - len(row))
+                    if row[col] is None:
+                        row[col] = kept[(src_row, src_col)]
+                        source.merged_filled += 1
+            if all(v is None or not str(v).strip() for v in row):
                 continue
             cells = list(row[:width]) + [None] * (width - len(row))
             if any(v is not None and str(v).strip() for v in row[width:]):
-                source.raw_rejects.append(RawReject(idx, f"values beyond the {width} header columns"))
+                source.raw_rejects.append(RawReject(idx, str(Msg("values beyond the {width} header columns",
+                                                                 width=width))))
                 continue
             rows.append(cells)
             lines.append(idx)

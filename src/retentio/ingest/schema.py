@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from retentio.i18n import Msg
+
 
 @dataclass(frozen=True)
 class Field:
@@ -20,6 +22,9 @@ class Field:
     max_len: int | None = None
     min: float | None = None
     max: float | None = None
+    key: bool = False  # an identifier: normalised (docs/import.md, "Identifiers")
+    future: bool = False  # a time that may lie ahead (a contract's end)
+    multiline: bool = False  # free text that may hold line breaks
 
 
 def norm_header(name: str) -> str:
@@ -49,14 +54,14 @@ CHANNEL = {
 }
 
 CUSTOMER_ID = Field(
-    "customer_id", "str", max_len=128,
+    "customer_id", "str", key=True, max_len=128,
     aliases=("customer", "customer_number", "customerid", "customer_no", "client_id", "kunde",
              "kundennummer", "kunden_nr", "kundennr", "kunden_id", "user_id"),
 )
 
 KINDS: dict[str, list[Field]] = {
     "orders": [
-        Field("order_id", "str", True, max_len=128,
+        Field("order_id", "str", True, key=True, max_len=128,
               aliases=("order", "order_number", "order_no", "invoice", "invoice_no", "invoiceno",
                        "bestellung", "bestellnummer", "bestell_nr", "auftragsnummer", "belegnummer")),
         CUSTOMER_ID,
@@ -69,25 +74,26 @@ KINDS: dict[str, list[Field]] = {
         Field("status", "enum", choices=STATUS, aliases=("order_status", "bestellstatus")),
         Field("channel", "enum", choices=CHANNEL, aliases=("sales_channel", "kanal", "vertriebskanal")),
         # Line-level files (one row per article) carry these instead of a total.
-        Field("sku", "str", max_len=128, aliases=("stockcode", "stock_code", "product_id", "article",
+        Field("sku", "str", key=True, max_len=128, aliases=("stockcode", "stock_code", "product_id", "article",
                                                    "artikelnummer", "artikel_nr")),
-        Field("description", "str", max_len=300, aliases=("product_name", "artikel", "bezeichnung")),
+        Field("description", "str", max_len=300, multiline=True,
+              aliases=("product_name", "artikel", "bezeichnung")),
         Field("category", "str", max_len=120, aliases=("product_category", "kategorie")),
         Field("quantity", "float", aliases=("qty", "menge", "anzahl")),
         Field("unit_price", "money", aliases=("price", "unitprice", "einzelpreis", "preis")),
         Field("country", "str", max_len=64, aliases=("land",)),
     ],
     "order-lines": [
-        Field("order_id", "str", True, max_len=128, aliases=("order", "order_number", "bestellnummer")),
+        Field("order_id", "str", True, key=True, max_len=128, aliases=("order", "order_number", "bestellnummer")),
         Field("line_no", "int", min=0, aliases=("line", "position", "pos")),
-        Field("sku", "str", True, max_len=128, aliases=("stockcode", "product_id", "artikelnummer")),
-        Field("description", "str", max_len=300, aliases=("product_name", "bezeichnung")),
+        Field("sku", "str", True, key=True, max_len=128, aliases=("stockcode", "product_id", "artikelnummer")),
+        Field("description", "str", max_len=300, multiline=True, aliases=("product_name", "bezeichnung")),
         Field("category", "str", max_len=120, aliases=("kategorie",)),
         Field("quantity", "float", True, aliases=("qty", "menge", "anzahl")),
         Field("unit_price", "money", True, aliases=("price", "einzelpreis", "preis")),
     ],
     "customers": [
-        Field("customer_id", "str", True, max_len=128, aliases=(*CUSTOMER_ID.aliases, "id")),
+        Field("customer_id", "str", True, key=True, max_len=128, aliases=(*CUSTOMER_ID.aliases, "id")),
         Field("email", "str", max_len=320, aliases=("e_mail", "mail", "email_address")),
         Field("first_name", "str", max_len=120, aliases=("firstname", "given_name", "vorname")),
         Field("last_name", "str", max_len=120, aliases=("lastname", "surname", "family_name", "nachname")),
@@ -98,40 +104,42 @@ KINDS: dict[str, list[Field]] = {
         Field("created_at", "datetime", aliases=("registered_at", "signup_date", "angelegt_am")),
         Field("email_consent", "bool", aliases=("newsletter", "marketing_consent", "opt_in", "einwilligung")),
         Field("double_opt_in_at", "datetime", aliases=("doi_at", "double_opt_in")),
+        Field("consent_at", "datetime", aliases=("consent_date", "consent_given_at", "opt_in_at", "opt_in_date",
+                                                  "einwilligung_am", "einwilligungsdatum", "newsletter_seit")),
         Field("consent_source", "str", max_len=120, aliases=("opt_in_source",)),
     ],
     "events": [
-        Field("event_id", "str", max_len=128, aliases=("id",)),
-        Field("customer_id", "str", True, max_len=128, aliases=CUSTOMER_ID.aliases),
+        Field("event_id", "str", key=True, max_len=128, aliases=("id",)),
+        Field("customer_id", "str", True, key=True, max_len=128, aliases=CUSTOMER_ID.aliases),
         Field("type", "str", True, max_len=64, aliases=("event", "event_type", "name", "ereignis")),
         Field("occurred_at", "datetime", True, aliases=("timestamp", "time", "date", "zeitpunkt")),
         Field("properties", "json", aliases=("props", "data", "payload")),
     ],
     "subscriptions": [
-        Field("subscription_id", "str", True, max_len=128, aliases=("contract_id", "vertrag", "vertragsnummer", "abo_id")),
-        Field("customer_id", "str", True, max_len=128, aliases=CUSTOMER_ID.aliases),
+        Field("subscription_id", "str", True, key=True, max_len=128, aliases=("contract_id", "vertrag", "vertragsnummer", "abo_id")),
+        Field("customer_id", "str", True, key=True, max_len=128, aliases=CUSTOMER_ID.aliases),
         Field("plan", "str", max_len=120, aliases=("product", "tarif", "abo")),
         Field("started_at", "datetime", True, aliases=("start", "start_date", "beginn", "vertragsbeginn")),
-        Field("ends_at", "datetime", aliases=("end", "end_date", "ende", "vertragsende")),
+        Field("ends_at", "datetime", future=True, aliases=("end", "end_date", "ende", "vertragsende")),
         Field("cancelled_at", "datetime", aliases=("canceled_at", "cancellation_date", "gekuendigt_am", "kuendigungsdatum")),
         Field("cancellation_reason", "str", max_len=64, aliases=("reason", "churn_reason", "kuendigungsgrund")),
         Field("monthly_amount", "money", aliases=("mrr", "monthly_fee", "monatsbeitrag")),
     ],
     "feedback": [
-        Field("feedback_id", "str", max_len=128, aliases=("id", "response_id")),
-        Field("customer_id", "str", True, max_len=128, aliases=CUSTOMER_ID.aliases),
+        Field("feedback_id", "str", key=True, max_len=128, aliases=("id", "response_id")),
+        Field("customer_id", "str", True, key=True, max_len=128, aliases=CUSTOMER_ID.aliases),
         Field("score", "int", True, min=0, max=10, aliases=("nps", "nps_score", "rating", "bewertung")),
-        Field("comment", "str", aliases=("text", "kommentar", "anmerkung")),
+        Field("comment", "str", multiline=True, aliases=("text", "kommentar", "anmerkung")),
         Field("submitted_at", "datetime", True, aliases=("date", "answered_at", "datum")),
         Field("source", "str", max_len=64, aliases=("channel", "quelle")),
     ],
     "cases": [
-        Field("case_id", "str", True, max_len=128, aliases=("ticket", "ticket_id", "id", "vorgang")),
-        Field("customer_id", "str", True, max_len=128, aliases=CUSTOMER_ID.aliases),
+        Field("case_id", "str", True, key=True, max_len=128, aliases=("ticket", "ticket_id", "id", "vorgang")),
+        Field("customer_id", "str", True, key=True, max_len=128, aliases=CUSTOMER_ID.aliases),
         Field("opened_at", "datetime", True, aliases=("created_at", "opened", "eroeffnet_am")),
         Field("closed_at", "datetime", aliases=("resolved_at", "closed", "geschlossen_am")),
         Field("category", "str", max_len=64, aliases=("topic", "kategorie", "grund")),
-        Field("resolution", "str", max_len=200, aliases=("loesung", "ergebnis")),
+        Field("resolution", "str", max_len=200, multiline=True, aliases=("loesung", "ergebnis")),
         Field("satisfaction", "int", min=1, max=5, aliases=("csat", "zufriedenheit")),
     ],
 }
@@ -141,4 +149,7 @@ def fields_for(kind: str) -> list[Field]:
     try:
         return KINDS[kind]
     except KeyError:
-        raise ValueError(f"unknown import kind {kind!r}; choose one of {', '.join(KINDS)}") from None
+        from retentio.errors import ConfigError
+
+        raise ConfigError(Msg("unknown import kind {kind!r}; choose one of {kinds}", kind=kind,
+                              kinds=", ".join(KINDS))) from None

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from retentio.db.models import Consent, Customer, Order, OrderLine, Product
+from retentio.db.models import Customer, Order, OrderLine, Product
 from retentio.db.types import table_of
 
 LOOKUP_BATCH = 5000
@@ -130,9 +130,3 @@ def recompute_totals(conn: Connection, order_ids: Sequence[int]) -> None:
     for i in range(0, len(order_ids), LOOKUP_BATCH):
         part = list(order_ids[i : i + LOOKUP_BATCH])
         conn.execute(update(orders).where(orders.c.id.in_(part)).values(net_total=total))
-
-
-def write_consents(conn: Connection, frame: pd.DataFrame) -> None:
-    upsert(conn, table_of(Consent), records(frame), ["customer_id", "channel", "purpose"],
-           ["status", "source", "recorded_at", "double_opt_in_at"])
-

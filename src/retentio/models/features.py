@@ -63,7 +63,7 @@ def order_features(t: Tables, cutoff: dt.datetime) -> ibis.Table:
 def contract_features(t: Tables, cutoff: dt.datetime) -> ibis.Table:
     c = ibis.literal(cutoff, type="timestamp")
     s = t.subscriptions.filter(lambda s: s.started < c)
-    running = s.ended.isnull() | (s.ended > c)
+    running = s.ended.isnull() | (s.ended >= c)
     return s.group_by("customer_id").aggregate(
         contract_running=ibis.ifelse(running, 1, 0).max(),
         contract_cancelled=ibis.ifelse(s.cancelled.notnull() & (s.cancelled < c), 1, 0).max(),

@@ -1,0 +1,89 @@
+"""Display names of the codes that data and results carry (lifecycle, RFM segment, reasons, statuses).
+
+Codes are stored (``at_risk``, ``lost_touch``, ``no_consent``); these tables
+give each one its English text, marked for the catalogue, and :func:`label`
+shows it in a language. An unknown code is shown as it is.
+"""
+
+from __future__ import annotations
+
+from retentio.i18n import N_, current_lang, tr
+
+LIFECYCLE = {
+    "new": N_("New"), "active": N_("Active"), "reactivated": N_("Reactivated"), "at_risk": N_("At risk"),
+    "inactive": N_("Inactive"), "churned": N_("Churned"),
+}
+TRACKS = {
+    "cancelled_contract": N_("Cancelled contract"), "inactive": N_("Reactivation"),
+    "behavioural_churn": N_("Behavioural churn"),
+}
+SEGMENTS = {
+    "champions": N_("Champions"), "loyal": N_("Loyal"), "potential_loyalist": N_("Potential Loyalist"),
+    "new": N_("New Customers"), "promising": N_("Promising"), "need_attention": N_("Need Attention"),
+    "about_to_sleep": N_("About to Sleep"), "at_risk": N_("At Risk"), "cant_lose_them": N_("Can't Lose Them"),
+    "hibernating": N_("Hibernating"), "lost": N_("Lost"),
+}
+REASONS = {
+    "lost_touch": N_("No purchase for a long time – overdue against their own rhythm"),
+    "declining_activity": N_("Buying less often than before"),
+    "low_engagement": N_("Little attachment: short relationship, few purchases"),
+    "dissatisfied": N_("Dissatisfied according to their rating (NPS)"),
+    "complaint": N_("Open or recent complaint"),
+    "service": N_("Weak service experience"),
+    "quality": N_("Returns or quality problems"),
+    "price": N_("Price or cost"),
+    "contract": N_("Contract without commitment or ending"),
+    "checkout": N_("Payment method and billing"),
+    "low_value": N_("Low order value"),
+    "no_interaction": N_("No activity in the shop or newsletter"),
+    "other": N_("Other characteristics"),
+}
+SKIPS = {
+    "no_consent": N_("no consent"), "frequency_cap": N_("frequency cap"), "no_address": N_("no address"),
+    "suppressed": N_("suppressed"), "budget": N_("budget"), "not_worth_cost": N_("not worth the cost"),
+    "unsubscribed": N_("unsubscribed"), "consent_withdrawn_or_suppressed": N_("consent withdrawn"),
+    "flow_failed": N_("flow failed"),
+}
+VERDICTS = {
+    "lift": N_("Effect shown: more purchases than the control group"),
+    "harm": N_("Harmful: fewer purchases than the control group"),
+    "no_detectable_difference": N_("No detectable difference (interval includes 0)"),
+    "too_few": N_("Too few customers for a conclusion"),
+    "no_control": N_("No control group (control_share 0): the effect cannot be measured"),
+}
+VERDICTS_SHORT = {
+    "lift": N_("effect"), "harm": N_("harm"), "no_detectable_difference": N_("not shown"),
+    "too_few": N_("too few"), "no_control": N_("no control group"),
+}
+WINDOW_SOURCES = {
+    "call": N_("set for this call"), "shop": N_("shop setting"), "derived": N_("derived from the repurchase cycle"),
+    "fallback": N_("default, too few repeat purchases"),
+}
+ORDER_STATUSES = {"placed": N_("placed"), "cancelled": N_("cancelled"), "returned": N_("returned")}
+INTERVAL_SOURCES = {"own": N_("own rhythm"), "shop": N_("shop's rhythm")}
+CONSENT_STATUSES = {"granted": N_("granted"), "denied": N_("denied"), "withdrawn": N_("withdrawn"),
+                    "pending": N_("pending")}
+PERIODS = {"week": N_("week"), "month": N_("month"), "quarter": N_("quarter")}
+UNITS = {"weeks": N_("weeks"), "days": N_("days")}
+STAGE_STATUSES = {"ok": N_("ok"), "skipped": N_("not run"), "failed": N_("failed")}
+
+TABLES = {
+    "lifecycle": LIFECYCLE, "track": TRACKS, "segment": SEGMENTS, "reason": REASONS, "skip": SKIPS,
+    "verdict": VERDICTS, "verdict_short": VERDICTS_SHORT, "window_source": WINDOW_SOURCES,
+    "order_status": ORDER_STATUSES, "interval_source": INTERVAL_SOURCES, "consent": CONSENT_STATUSES,
+    "period": PERIODS, "unit": UNITS, "stage": STAGE_STATUSES,
+}
+
+
+def label(kind: str, code: str | None, lang: str | None = None) -> str:
+    """The display text of ``code`` (a table of :data:`TABLES`); "–" for none."""
+    if code is None or code != code or code == "":
+        return "–"
+    text = TABLES[kind].get(str(code).split(" ")[0])
+    return tr(lang or current_lang(), text) if text else str(code)
+
+
+def reasons_text(reasons, lang: str | None = None, top: int | None = None) -> str:
+    """Churn reasons (``[{"reason": code, "push": …}]``) as one line."""
+    items = list(reasons or [])[:top] if top else list(reasons or [])
+    return "; ".join(label("reason", r.get("reason"), lang) for r in items if isinstance(r, dict))
