@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from retentio.ingest.importer import run_import
 from retentio.refresh import refresh
@@ -56,13 +57,26 @@ def compare(engine, expected: pd.DataFrame) -> None:
     assert len(got) == len(expected)
 
 
-def test_uci_online_retail(sqlite_engine, data_dir):
+# The "Online Retail II" release names three columns differently; one preset reads both.
+RELEASE_II = {"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"}
+
+
+@pytest.mark.parametrize("release", ["I", "II", "II-detected"])
+def test_uci_online_retail(sqlite_engine, data_dir, tmp_path, release):
     path = data_dir / "online_retail" / "online_retail_2010_2011.parquet"
-    s = run_import(sqlite_engine, "orders", path, preset="uci-online-retail")
+    if release.startswith("II"):
+        renamed = tmp_path / "online_retail_II.parquet"
+        pd.read_parquet(path).rename(columns=RELEASE_II).to_parquet(renamed)
+        path = renamed
+    s = run_import(sqlite_engine, "orders", path, preset=None if release == "II-detected" else "uci-online-retail")
     assert (s.rows_read, s.rows_imported, s.rows_rejected) == (541_909, 541_909, 0)
+    assert s.preset == "uci-online-retail" and s.preset_detected == (release == "II-detected")
+    with sqlite_engine.connect() as c:
+        assert c.execute(sa.text("select distinct currency from orders")).scalars().all() == ["GBP"]
+        assert c.execute(sa.text("select count(*) from orders where status = 'cancelled'")).scalar() == 3_836
     refresh(sqlite_engine, active_window=W)
 
-    raw = pd.read_parquet(path)
+    raw = pd.read_parquet(data_dir / "online_retail" / "online_retail_2010_2011.parquet")
     raw["amount"] = (raw["Quantity"] * raw["UnitPrice"]).round(2)
     inv = raw.groupby("InvoiceNo", sort=False).agg(customer=("CustomerID", "first"), placed=("InvoiceDate", "first"),
                                                    total=("amount", "sum")).reset_index()
