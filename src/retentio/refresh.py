@@ -22,9 +22,18 @@ from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, wi
 from retentio.analytics.definitions import boundaries, purchases, revenue
 from retentio.analytics.engine import Backend, Tables, make_backend
 from retentio.db.bulk import append_frame
-from retentio.db.models import CohortResult, CustomerPrediction, CustomerScore, KpiResult, Order, RefreshRun
+from retentio.db.models import (
+    CohortResult,
+    CustomerPrediction,
+    CustomerScore,
+    KpiResult,
+    Order,
+    RefreshRun,
+    Subscription,
+)
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
+from retentio.i18n import Msg
 from retentio.ingest.writer import records
 from retentio.shop import ShopConfig, load_config
 from retentio.timezones import to_local, to_utc
@@ -46,7 +55,7 @@ class Context:
     first_local: dt.datetime
     last_local: dt.datetime
     window: window.WindowChoice
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # Msg.to_json(): shown in the reader's language
 
     def close(self, *, keep_backend: bool = False) -> None:
         self.tables.release()
@@ -54,14 +63,26 @@ class Context:
             self.backend.close()
 
 
+def _as_utc(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # func.min bypasses the column type on SQLite
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def data_range(engine: Engine) -> tuple[dt.datetime, dt.datetime]:
+    """First and last moment with data: orders, and contracts starting or being cancelled (a
+    subscription business may have no orders at all)."""
     with session_scope(engine) as s:
-        lo, hi = s.execute(select(func.min(Order.placed_at), func.max(Order.placed_at))).one()
-    if lo is None:
-        raise RetentioError("no orders yet: import some with `retentio import orders FILE` (or run `retentio demo`)")
-    if isinstance(lo, str):  # func.min bypasses the column type on SQLite
-        lo, hi = (dt.datetime.fromisoformat(v).replace(tzinfo=dt.UTC) for v in (lo, hi))
-    return lo.replace(tzinfo=dt.UTC), hi.replace(tzinfo=dt.UTC)
+        times = [*s.execute(select(func.min(Order.placed_at), func.max(Order.placed_at))).one(),
+                 *s.execute(select(func.min(Subscription.started_at), func.max(Subscription.started_at),
+                                   func.max(Subscription.cancelled_at))).one()]
+    found = [t for t in map(_as_utc, times) if t is not None]
+    if not found:
+        raise RetentioError(Msg("no orders or contracts yet: import some with `retentio import orders FILE` (or "
+                                "`import subscriptions`, or run `retentio demo`)"))
+    return min(found), max(found)
 
 
 def resolve_as_of(as_of: dt.date | None, last_utc: dt.datetime, tz: str) -> tuple[dt.datetime, dt.datetime]:
@@ -77,7 +98,8 @@ def open_context(engine: Engine, *, as_of: dt.date | None = None, engine_name: s
     first_utc, last_utc = data_range(engine)
     as_of_local, as_of_utc = resolve_as_of(as_of, last_utc, cfg.time_zone)
     if as_of_utc <= first_utc:
-        raise RetentioError(f"--as-of {as_of} is before the first order ({first_utc.date()})")
+        raise RetentioError(Msg("--as-of {day} is before the first order ({first})", day=str(as_of),
+                                first=first_utc.date().isoformat()))
     backend = backend or make_backend(engine_name, engine)
     tables = backend.load(engine, cfg.time_zone, as_of_utc - dt.timedelta(microseconds=1))
     hist = backend.execute(window.gap_histogram(tables.orders))
@@ -87,7 +109,7 @@ def open_context(engine: Engine, *, as_of: dt.date | None = None, engine_name: s
     span = (ctx.as_of_local - ctx.first_local).total_seconds() / 86400
     warning = window.span_warning(span, choice.days)
     if warning:
-        ctx.warnings.append(warning)
+        ctx.warnings.append(warning.to_json())
     return ctx
 
 
@@ -195,7 +217,9 @@ PREDICTION_COLUMNS = [c.name for c in CustomerPrediction.__table__.columns if c.
 def store_predictions(engine: Engine, run_id: int, preds: pd.DataFrame, as_of_utc: dt.datetime) -> None:
     df = preds.copy()
     # A next-purchase date is only given for customers more likely active than not.
-    wait = pd.to_timedelta(df.pop("next_purchase_in_days").where(df["p_alive"].fillna(1.0) >= 0.5), unit="D")
+    days = df.pop("next_purchase_in_days")
+    days = days.where(np.isfinite(days.astype(float)) & (df["p_alive"].fillna(1.0) >= 0.5))
+    wait = pd.to_timedelta(days, unit="D")
     df["next_purchase_at"] = (pd.Timestamp(as_of_utc) + wait).dt.floor("s")
     for col in PREDICTION_COLUMNS:
         if col not in df:
@@ -213,9 +237,15 @@ def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.Dat
     conn.execute(KpiResult.__table__.insert(), records(out[cols]))
 
 
+STEPS = ("load", "kpis", "cohorts", "customers", "predictions", "store")
+
+
 def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = "duckdb",
             active_window: int | None = None, backend: Backend | None = None,
             progress=None, predictions: bool = True, prediction_options=None) -> RefreshRun:
+    """Compute everything and store it. Readers see the previous complete run until this one is
+    complete: its rows are written under its own id first, and one transaction then marks it ok
+    and removes the older rows."""
     started = time.perf_counter()
     step = progress or (lambda _msg: None)
     with session_scope(engine) as s:
@@ -244,52 +274,44 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         if predictions:
             step("predictions")
             t0 = time.perf_counter()
-            from retentio.predictions import predict
-
-            preds, summary["predictions"] = predict(ctx, facts, summary["typical_interval_days"],
-                                                    prediction_options)
+            preds, summary["predictions"] = _predict(ctx, facts, summary["typical_interval_days"], prediction_options)
             timings["predictions"] = time.perf_counter() - t0
         step("store")
         t0 = time.perf_counter()
-        # Bulk-written first, in a transaction of its own: readers only look at
+        # Bulk-written first, in transactions of their own, under this run's id: readers only look at
         # runs marked ok, and the next refresh removes rows of a run that died here.
         store_scores(engine, run_id, facts, ctx.cfg.time_zone)
-        if preds is not None:
+        if preds is not None and len(preds):
             store_predictions(engine, run_id, preds, ctx.as_of_utc)
+        timings["store"] = time.perf_counter() - t0
+        summary["timings_s"] = timings
+        summary["window"] = {"days": ctx.window.days, "source": ctx.window.source, "gaps": ctx.window.gaps_observed}
         with engine.begin() as conn:
             for g, df in kpi.items():
                 store_kpis(conn, run_id, g, ctx.window.days, df)
             for g, df in coh.items():
                 if not df.empty:
                     conn.execute(CohortResult.__table__.insert(), records(df.assign(run_id=run_id, granularity=g)))
-            # Older runs' detail rows are superseded; their run records stay as history.
+            values = {
+                "finished_at": dt.datetime.now(dt.UTC), "status": "ok", "as_of": ctx.as_of_utc,
+                "time_zone": ctx.cfg.time_zone, "data_from": to_utc(ctx.first_local, ctx.cfg.time_zone),
+                "data_to": to_utc(ctx.last_local, ctx.cfg.time_zone), "duration_s": time.perf_counter() - started,
+                "active_window_days": ctx.window.days, "active_window_source": ctx.window.source,
+                "row_counts": {"orders": summary["orders"]["orders"], "customers": summary["customers"],
+                               **{f"kpi_{g}": len(df) for g, df in kpi.items()},
+                               **{f"cohort_{g}": len(df) for g, df in coh.items()}},
+                "summary": json_safe(summary), "warnings": ctx.warnings}
+            conn.execute(RefreshRun.__table__.update().where(RefreshRun.__table__.c.id == run_id).values(**values))
+            # The same transaction: the new run becomes visible exactly when the old rows go.
             for model in (KpiResult, CohortResult, CustomerScore, CustomerPrediction):
                 conn.execute(delete(model).where(model.run_id != run_id))
-        timings["store"] = time.perf_counter() - t0
-        summary["timings_s"] = timings
-        summary["window"] = {"days": ctx.window.days, "source": ctx.window.source, "gaps": ctx.window.gaps_observed}
         with session_scope(engine) as s:
-            run = s.get(RefreshRun, run_id)
-            run.finished_at = dt.datetime.now(dt.UTC)
-            run.status = "ok"
-            run.as_of = ctx.as_of_utc
-            run.time_zone = ctx.cfg.time_zone
-            run.data_from = to_utc(ctx.first_local, ctx.cfg.time_zone)
-            run.data_to = to_utc(ctx.last_local, ctx.cfg.time_zone)
-            run.duration_s = time.perf_counter() - started
-            run.active_window_days = ctx.window.days
-            run.active_window_source = ctx.window.source
-            run.row_counts = {"orders": summary["orders"]["orders"], "customers": summary["customers"],
-                              **{f"kpi_{g}": len(df) for g, df in kpi.items()},
-                              **{f"cohort_{g}": len(df) for g, df in coh.items()}}
-            run.summary = json_safe(summary)
-            run.warnings = ctx.warnings
-        return run
+            return s.get(RefreshRun, run_id)
     except Exception as exc:
         with session_scope(engine) as s:
             run = s.get(RefreshRun, run_id)
             run.status = "failed"
-            run.error = f"{type(exc).__name__}: {exc}"[:2000]
+            run.error = (str(exc) if isinstance(exc, RetentioError) else type(exc).__name__)[:2000]
             run.finished_at = dt.datetime.now(dt.UTC)
         raise
     finally:
@@ -297,3 +319,15 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             ctx.close(keep_backend=backend is not None)
 
 
+def _predict(ctx: Context, facts: pd.DataFrame, typical_interval: float, options) -> tuple[pd.DataFrame | None,
+                                                                                         dict[str, Any]]:
+    """The prediction stages; whatever goes wrong there, the KPIs and segments are still stored."""
+    from retentio.predictions import predict
+
+    try:
+        return predict(ctx, facts, typical_interval, options)
+    except Exception as exc:  # the stages isolate themselves; this is the last line of defence
+        failed = {"status": "failed", "reason": Msg("unexpected error ({kind})", kind=type(exc).__name__).to_json()}
+        return None, {"stages": {k: failed for k in ("transactions", "spend", "churn", "contracts")},
+                      "chosen": {"model": None, "reason": failed["reason"]}, "backtest": {"models": {}},
+                      "churn_model": failed, "contracts": failed, "warnings": []}

@@ -1,8 +1,8 @@
 """Bootstrap settings: the few values needed before the database is reachable.
 
 Everything that an operator tunes at run time (activity window, shop time zone,
-lifecycle thresholds) lives in the ``shop_settings`` table instead, see
-:mod:`retentio.shop`.
+the public address of the link pages, lifecycle thresholds) lives in the
+``shop_settings`` table instead, see :mod:`retentio.shop`.
 """
 
 from __future__ import annotations
@@ -11,41 +11,56 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-insecure-secret-change-me"
+from retentio.errors import ConfigError
+from retentio.i18n import Msg
+
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RETENTIO_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RETENTIO_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = Field(default="sqlite:///retentio.db")
-    secret_key: str = DEV_SECRET
+    # Empty: each installation creates its own random key (retentio.secrets).
+    secret_key: str = ""
     engine: Literal["duckdb", "postgres", "pyspark"] = "duckdb"
     lang: str | None = None
-    # Where the unsubscribe and survey links point (the `retentio serve` app).
-    public_url: str = "http://127.0.0.1:8000"
-    # smtp://user:password@host:587?starttls=1 or smtps://… ; empty: email is not sent.
+    # smtp://user:password@host:587?starttls=1 or smtps://… ; file:///folder writes .eml files; empty: not sent.
     smtp_url: str = ""
     smtp_rate_per_second: float = 0.0  # 0: no limit
-    webhook_secret: str = ""  # HMAC key for webhooks; falls back to secret_key
+    webhook_secret: str = ""  # HMAC key for webhooks; empty: the installation's own
+    sqlite_timeout: float = 30.0  # seconds to wait for a lock held by another process
 
-    @model_validator(mode="after")
-    def _refuse_default_secret(self) -> Settings:
-        # A default secret would make signed links forgeable in production.
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError(
-                "RETENTIO_SECRET_KEY must be set to a random value in production "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."
-            )
-        return self
+    @field_validator("secret_key", "webhook_secret")
+    @classmethod
+    def _strong(cls, value: str) -> str:
+        if value and len(value.encode()) < MIN_SECRET_BYTES:
+            # The message names the rule, never the value.
+            raise ValueError("too short")
+        return value
+
+
+def load_settings() -> Settings:
+    """The settings as the environment says now (one line on a bad value, never the value)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        names = sorted({f"RETENTIO_{str(e['loc'][0]).upper()}" for e in exc.errors() if e.get("loc")})
+        if any(n in ("RETENTIO_SECRET_KEY", "RETENTIO_WEBHOOK_SECRET") for n in names):
+            raise ConfigError(Msg("{names} must be at least {n} bytes long (e.g. from `python -c 'import secrets; "
+                                  "print(secrets.token_urlsafe(32))'`)", names=", ".join(names),
+                                  n=MIN_SECRET_BYTES)) from None
+        raise ConfigError(Msg("invalid setting {names}", names=", ".join(names))) from None
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 def normalise_db_url(url_or_path: str) -> str:

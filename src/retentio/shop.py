@@ -16,6 +16,11 @@ from sqlalchemy import Engine, select
 from retentio.db.models import ShopSetting
 from retentio.db.session import session_scope
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
+
+URL_KEYS = ("public_url", "shop_url", "logo_url")
+CATEGORIES = ("general", "coffee_tea", "food", "fashion", "beauty", "electronics", "home", "books", "sports",
+              "toys", "software")
 
 
 @dataclass
@@ -45,6 +50,17 @@ class ShopConfig:
     sender_name: str = ""  # empty: the shop name
     sender_email: str = "shop@example.com"
     attribution_days: int = 14
+    # Where customers reach the shop and the link pages (`retentio serve` behind it), and who sends:
+    # German commercial e-mail needs the sender's identity and imprint (§ 5 DDG, § 7 UWG).
+    public_url: str = "http://127.0.0.1:8000"
+    shop_url: str = ""
+    logo_url: str = ""
+    legal_name: str = ""
+    postal_address: str = ""
+    imprint: str = ""
+    # What the shop sells: letters use the matching tips (docs/messages.md).
+    category: str = "general"
+    demo: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +69,7 @@ class ShopConfig:
 def _coerce(key: str, value: Any) -> Any:
     types = {f.name: f.type for f in fields(ShopConfig)}
     if key not in types:
-        raise ConfigError(f"unknown setting {key!r}; settings: {', '.join(types)}")
+        raise ConfigError(Msg("unknown setting {key!r}; settings: {names}", key=key, names=", ".join(types)))
     if value in (None, "", "auto", "none") and key == "active_window_days":
         return None
     try:
@@ -83,12 +99,20 @@ def _coerce(key: str, value: Any) -> Any:
             value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         elif key == "sender_email" and "@" not in str(value):
             raise ValueError
+        elif key in URL_KEYS:
+            value = str(value).strip()
+            if value and not value.startswith(("https://", "http://")):
+                raise ValueError
+        elif key == "category" and value not in CATEGORIES:
+            raise ConfigError(Msg("category must be one of {names}", names=", ".join(CATEGORIES)))
+        elif key == "demo":
+            value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         elif key == "time_zone":
             zoneinfo.ZoneInfo(str(value))
         elif key == "currency" and not (isinstance(value, str) and len(value) == 3):
             raise ValueError
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        raise ConfigError(f"invalid value {value!r} for {key}") from None
+        raise ConfigError(Msg("invalid value {value!r} for {key}", value=value, key=key)) from None
     return value.upper() if key == "currency" else value
 
 
@@ -101,8 +125,19 @@ def load_config(engine: Engine) -> ShopConfig:
             setattr(cfg, key, value)
     th = (cfg.lifecycle_active, cfg.lifecycle_at_risk, cfg.lifecycle_inactive)
     if not th[0] < th[1] < th[2]:
-        raise ConfigError(f"lifecycle thresholds must increase (active < at_risk < inactive), got {th}")
+        raise ConfigError(Msg("lifecycle thresholds must increase (active < at_risk < inactive), got {th}", th=str(th)))
     return cfg
+
+
+def public_url_warning(cfg: ShopConfig) -> Msg | None:
+    """Links to the local machine reach nobody but the operator (fine in the demo)."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(cfg.public_url).hostname or ""
+    if not cfg.demo and (host in ("localhost", "::1") or host.startswith("127.")):
+        return Msg("the public address of the unsubscribe and feedback links is {url}: customers cannot reach it. "
+                   "Set it with `retentio config set public_url https://…`", url=cfg.public_url)
+    return None
 
 
 def set_config(engine: Engine, key: str, value: Any) -> Any:

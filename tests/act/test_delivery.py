@@ -15,7 +15,7 @@ from tests.act.test_runner import flow, install
 
 from retentio.act.channels import SmtpChannel, WebhookChannel, message_id, sign_webhook
 from retentio.act.consent import unsubscribe
-from retentio.act.links import verify
+from retentio.act.links import link_secret, verify
 from retentio.act.runner import run_flows
 from retentio.act.worker import MAX_ATTEMPTS, Worker, backoff
 from retentio.db.act_models import CallListEntry, OutboxMessage, Suppression
@@ -57,7 +57,7 @@ def test_email_goes_out_once_with_rfc8058_headers(db, shop: Shop):
     assert en.get_body(("html",)).get_content().startswith("<!doctype html>")
     assert de["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     token = de["List-Unsubscribe"].strip("<>").rsplit("/u/", 1)[1]
-    assert verify(token).customer_id == 1
+    assert verify(token, link_secret(db)).customer_id == 1
     with db.connect() as conn:
         row = conn.execute(select(OutboxMessage).where(OutboxMessage.customer_id == 1)).one()
     assert de["Message-ID"] == row.message_id == message_id(row.idempotency_key, "example.com")

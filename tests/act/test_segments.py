@@ -63,12 +63,33 @@ def test_preview_sums_match(view):
 
 
 @pytest.mark.parametrize(("cond", "message"), [
-    ({"field": "nope", "eq": 1}, "unknown field"), ({"field": "clv", "gte": "high"}, "numeric"),
+    ({"field": "nope", "eq": 1}, "unknown field"), ({"field": "clv", "gte": "high"}, "type number"),
     ({"field": "clv"}, "exactly one operator"), ({"field": "lifecycle", "in": "at_risk"}, "needs a list"),
-    ({"field": "clv", "between": [1]}, "low, high"), ({"whatever": 1}, "cannot read"), ([1], "table/object")])
+    ({"field": "clv", "between": [1]}, "low, high"), ({"whatever": 1}, "cannot read"), ([1], "table/object"),
+    ({"field": "clv", "in": ["a"]}, "a list of values of type number"),
+    ({"field": "clv", "between": ["a", 1]}, r"\[low, high\] of type number"),
+    ({"field": "clv", "between": [9, 1]}, "low ≤ high"),
+    ({"field": "clv", "is_null": "no"}, "true or false"),
+    ({"field": "email_marketing", "eq": "true"}, "type yes/no"),
+    ({"field": "email_marketing", "gt": True}, "eq or ne on a yes/no field"),
+    ({"field": "clv", "eq": True}, "type number"),
+    ({"field": "lifecycle", "in": ["at risk"]}, "unknown value"),
+    ({"field": "revenue", "contains": "1"}, "text, on a text field"),
+    ({"all": {"field": "clv", "gte": 1}}, "needs a list of conditions"),
+    ({"not": {"not": {"not": {"not": {"not": {"not": {"not": {"not": {"not": {"field": "clv", "gte": 1}}}}}}}}}},
+     "nested deeper than 8 levels")])
 def test_bad_conditions_say_what_is_wrong(view, cond, message):
     with pytest.raises(ConfigError, match=message):
         seg.compile_condition(view[0], cond)
+
+
+def test_segment_loops_are_named_as_loops(sqlite_engine):
+    seg.save_segment(sqlite_engine, "a", {"field": "clv", "gte": 1})
+    seg.save_segment(sqlite_engine, "b", {"segment": "a"})
+    with pytest.raises(ConfigError, match="a segment cannot refer to itself"):
+        seg.save_segment(sqlite_engine, "a", {"segment": "a"})
+    with pytest.raises(ConfigError, match="in a loop: a → b → a"):
+        seg.save_segment(sqlite_engine, "a", {"segment": "b"})
 
 
 def test_saved_segments_nest_and_version(sqlite_engine, view):

@@ -97,10 +97,11 @@ def test_segments_save_preview_members(shop_db):
 
 
 def test_unsubscribe_link(shop_db):
-    from retentio.act.links import verify
+    from retentio.act.links import link_secret, verify
+    from retentio.db.session import get_engine
 
     url = cli(shop_db, "unsubscribe-link", "K3").strip()
-    assert verify(url.rsplit("/u/", 1)[1]).customer_id == 3
+    assert verify(url.rsplit("/u/", 1)[1], link_secret(get_engine(f"sqlite:///{shop_db}"))).customer_id == 3
 
 
 def test_targets_rank_by_expected_incremental_value(tmp_path):

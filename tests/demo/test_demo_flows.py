@@ -15,7 +15,7 @@ from retentio.act.channels import SmtpChannel
 from retentio.act.effect import effect_report
 from retentio.act.flow_store import load_flows, set_enabled
 from retentio.act.guardrails import in_quiet_hours
-from retentio.act.links import verify
+from retentio.act.links import link_secret, verify
 from retentio.act.runner import run_flows
 from retentio.act.worker import Worker
 from retentio.db.act_models import OutboxMessage
@@ -51,6 +51,7 @@ def demo_sent(tmp_path_factory):
 @pytest.mark.slow
 def test_demo_messages_are_personal_and_in_the_customers_language(demo_sent):
     engine, messages, _ = demo_sent
+    secret = link_secret(engine)
     with engine.connect() as conn:
         people = {r.email: r for r in conn.execute(select(Customer.id, Customer.email, Customer.first_name,
                                                           Customer.locale))}
@@ -64,7 +65,7 @@ def test_demo_messages_are_personal_and_in_the_customers_language(demo_sent):
         assert m["Content-Language"] == lang
         assert body.startswith(("Hallo " if lang == "de" else "Hi ") + who.first_name) or not who.first_name
         if m["List-Unsubscribe"]:
-            assert verify(m["List-Unsubscribe"].strip("<>").rsplit("/u/", 1)[1]).customer_id == who.id
+            assert verify(m["List-Unsubscribe"].strip("<>").rsplit("/u/", 1)[1], secret).customer_id == who.id
     assert langs["de"] > 50 and langs["en"] > 20
     flows = {m["X-Retentio-Flow"] for m in messages}
     assert {"feedback_request", "reactivation", "winback", "birthday"} <= flows

@@ -14,12 +14,19 @@ from retentio.db.act_models import CallListEntry
 from retentio.db.bulk import in_chunks
 from retentio.db.models import Customer
 from retentio.errors import ConfigError
+from retentio.formatting import Fmt
+from retentio.i18n import Msg
+from retentio.spreadsheet import neutralise
 
 COLUMNS = ["id", "list", "customer", "first_name", "last_name", "phone", "value", "churn", "clv", "last_purchase",
            "open_cases", "voucher", "script", "created_at"]
 
 
-def call_rows(engine: Engine, list_name: str | None = None, include_exported: bool = False) -> list[dict[str, Any]]:
+def call_rows(engine: Engine, list_name: str | None = None, include_exported: bool = False,
+              fmt: Fmt | None = None) -> list[dict[str, Any]]:
+    """The open call tasks, best first; money, shares and dates in one language (``fmt``), whatever the
+    language of each customer's script."""
+    f = fmt or Fmt("de")
     e, c = CallListEntry, Customer
     q = select(e.id, e.list_name, c.external_id, c.first_name, c.last_name, c.attributes, e.priority_value, e.script,
                e.context, e.created_at).join(c, c.id == e.customer_id)
@@ -34,11 +41,20 @@ def call_rows(engine: Engine, list_name: str | None = None, include_exported: bo
     for r in rows:
         ctx = r.context if isinstance(r.context, dict) else json.loads(r.context or "{}")
         value = ctx.get("value") or {}
+        numbers = ctx.get("numbers")
         voucher = ctx.get("voucher") or {}
-        attrs = r.attributes if isinstance(r.attributes, dict) else {}
+        attrs = r.attributes if isinstance(r.attributes, dict) else (json.loads(r.attributes) if r.attributes
+                                                                     else {})
+        if numbers is not None:  # formatted now, in the export's language
+            churn, clv = f.share(numbers.get("churn")), f.money(numbers.get("clv"))
+            last = f.date(dt.date.fromisoformat(numbers["last_purchase"])) if numbers.get("last_purchase") else "–"
+        else:  # rows planned before raw numbers were kept
+            churn, clv, last = value.get("churn"), value.get("clv"), value.get("last_purchase")
+        phone = attrs.get("phone") or attrs.get("telefon") or attrs.get("Telefon")
         out.append({"id": r.id, "list": r.list_name, "customer": r.external_id, "first_name": r.first_name,
-                    "last_name": r.last_name, "phone": attrs.get("phone"), "value": r.priority_value,
-                    "churn": value.get("churn"), "clv": value.get("clv"), "last_purchase": value.get("last_purchase"),
+                    "last_name": r.last_name, "phone": phone,
+                    "value": f.money(r.priority_value) if r.priority_value is not None else "–",
+                    "churn": churn, "clv": clv, "last_purchase": last,
                     "open_cases": ctx.get("open_cases"), "voucher": voucher.get("code"), "script": r.script,
                     "created_at": r.created_at})
     return out
@@ -56,7 +72,10 @@ def write_file(rows: list[dict[str, Any]], path: Path) -> None:
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for r in rows:
-            ws.append([r[k].replace(tzinfo=None) if isinstance(r[k], dt.datetime) else r[k] for k in COLUMNS])
+            # Text that a spreadsheet would run as a formula is neutralised (OWASP CSV injection);
+            # openpyxl writes any string starting with "=" as a formula otherwise.
+            ws.append([r[k].replace(tzinfo=None) if isinstance(r[k], dt.datetime) else neutralise(r[k])
+                       for k in COLUMNS])
         for cell in ws["M"][1:]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions["M"].width = 90
@@ -65,9 +84,9 @@ def write_file(rows: list[dict[str, Any]], path: Path) -> None:
         with path.open("w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel opens umlauts correctly
             w = csv.DictWriter(fh, COLUMNS, delimiter=";")
             w.writeheader()
-            w.writerows(rows)
+            w.writerows({k: neutralise(v) for k, v in r.items() if k in COLUMNS} for r in rows)
     else:
-        raise ConfigError("call lists are written as .csv or .xlsx")
+        raise ConfigError(Msg("call lists are written as .csv or .xlsx"))
 
 
 def mark_exported(engine: Engine, ids: list[int]) -> None:

@@ -32,8 +32,6 @@ from email.utils import formataddr, formatdate
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from retentio.act.links import unsubscribe_url
-
 
 @dataclass
 class Outgoing:
@@ -58,6 +56,19 @@ class Result:
     error: str | None = None
     message_id: str | None = None
     local_rows: list[dict[str, Any]] = field(default_factory=list)
+    # The transport took the whole message and then went silent (connection lost or timed out before
+    # the server's reply): it may or may not have been delivered.
+    in_doubt: bool = False
+
+
+class InvalidMessage(ValueError):
+    """A message no transport can send as it is (a line break in a header): fails at once, no retries."""
+
+
+def _header(value: str, what: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise InvalidMessage(f"line break in the {what} header")
+    return value
 
 
 class Channel(Protocol):
@@ -71,6 +82,7 @@ class Channel(Protocol):
 # No folding: RFC 5322 allows 998 characters a line, and folding a long URL in
 # List-Unsubscribe would turn it into encoded words that mail clients cannot use.
 NO_FOLD = compat32.clone(max_line_length=0, linesep="\r\n")  # SMTP wants CRLF; smtplib leaves bytes alone
+UTF8_TO = "utf8-recipient.invalid"  # placeholder, replaced by the UTF-8 address for SMTPUTF8 servers
 UTF8_QP = Charset("utf-8")
 UTF8_QP.body_encoding = QP  # readable umlauts in the source, unlike base64
 
@@ -90,17 +102,20 @@ def build_email(msg: Outgoing, sender: str, sender_name: str = "") -> Message:
         em.attach(MIMEText(msg.body_html, "html", UTF8_QP))  # type: ignore[arg-type]
     else:
         em = text
+    _header(sender_name, "From")
     em["From"] = formataddr((sender_name, sender), charset="utf-8") if sender_name else sender
-    em["To"] = msg.address or ""
-    subject = msg.subject or ""
+    em["To"] = _header(msg.address or "", "To")
+    subject = _header(msg.subject or "", "Subject")
     em["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")  # type: ignore[assignment]
     em["Date"] = formatdate(usegmt=True)
     em["Message-ID"] = message_id(msg.key, sender.rsplit("@", 1)[-1])
     if msg.locale:
         em["Content-Language"] = msg.locale
-    if msg.purpose == "marketing" and msg.customer_id is not None:
-        # RFC 2369 + RFC 8058: mail clients offer a one-click unsubscribe that POSTs to this URL.
-        em["List-Unsubscribe"] = f"<{unsubscribe_url(msg.customer_id)}>"
+    link = (msg.payload or {}).get("unsubscribe_url")
+    if msg.purpose == "marketing" and link:
+        # RFC 2369 + RFC 8058: mail clients offer a one-click unsubscribe that POSTs to this URL
+        # (signed when the message was planned, with the installation's secret).
+        em["List-Unsubscribe"] = f"<{_header(link, 'List-Unsubscribe')}>"
         em["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     em["X-Retentio-Flow"] = msg.flow_key or ""
     return em
@@ -173,24 +188,73 @@ class SmtpChannel:
         return build_email(msg, self.sender, self.sender_name)
 
     def send(self, msg: Outgoing) -> Result:
-        em = self.build(msg)
-        self.limiter.wait()
         try:
-            self._connect().sendmail(self.sender, [msg.address or ""], em.as_bytes(policy=NO_FOLD))
-        except smtplib.SMTPRecipientsRefused as exc:
-            code = next(iter(exc.recipients.values()))[0]
-            return Result(False, permanent=code >= 500, error=f"recipient refused ({code})")
+            em = self.build(msg)
+        except (InvalidMessage, ValueError, UnicodeError) as exc:
+            return Result(False, permanent=True, error=f"invalid message: {exc}"[:300])
+        self.limiter.wait()
+        body_sent = False
+        try:
+            smtp = self._connect()
+            smtp.ehlo_or_helo_if_needed()  # what sendmail() does first: MAIL needs the greeting
+            address, options = self._recipient(smtp, msg.address or "")
+            if address is None:
+                return Result(False, permanent=True, error="the address has international characters before the @ "
+                                                           "(SMTPUTF8), which the server does not offer")
+            if address != (msg.address or "") and "SMTPUTF8" not in options:
+                del em["To"]
+                em["To"] = address  # the domain in its ASCII form, as on the envelope
+            if "SMTPUTF8" in options:
+                # RFC 6532: the address goes into the header as UTF-8, which compat32 cannot write.
+                del em["To"]
+                em["To"] = UTF8_TO
+                data = em.as_bytes(policy=NO_FOLD).replace(f"To: {UTF8_TO}".encode(),
+                                                           f"To: {address}".encode())
+            else:
+                data = em.as_bytes(policy=NO_FOLD)
+            code, _ = smtp.mail(self.sender, options)
+            if code != 250:
+                self.close()
+                return Result(False, permanent=code >= 500, error=f"SMTP MAIL {code}")
+            code, _ = smtp.rcpt(address)
+            if code not in (250, 251):
+                smtp.rset()
+                return Result(False, permanent=code >= 500, error=f"recipient refused ({code})")
+            code, _ = smtp.docmd("data")
+            if code != 354:
+                smtp.rset()
+                return Result(False, permanent=code >= 500, error=f"SMTP DATA {code}")
+            payload = smtplib._quote_periods(data)  # type: ignore[attr-defined]  # what smtplib.data() does
+            if payload[-2:] != b"\r\n":
+                payload += b"\r\n"
+            smtp.send(payload + b".\r\n")
+            body_sent = True
+            code, _ = smtp.getreply()
         except smtplib.SMTPAuthenticationError as exc:
             # the server's configuration, not the message: keep it for a retry once the login is fixed
             self.close()
             return Result(False, error=f"SMTP authentication failed ({exc.smtp_code}); check RETENTIO_SMTP_URL")
-        except smtplib.SMTPResponseException as exc:
-            self.close()
-            return Result(False, permanent=exc.smtp_code >= 500, error=f"SMTP {exc.smtp_code}")
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self.close()
-            return Result(False, error=f"{type(exc).__name__}: {exc}"[:300])
+            return Result(False, error=f"{type(exc).__name__}: {exc}"[:300], in_doubt=body_sent)
+        if code != 250:
+            return Result(False, permanent=code >= 500, error=f"SMTP {code}")
         return Result(True, message_id=em["Message-ID"])
+
+    def _recipient(self, smtp: smtplib.SMTP, address: str) -> tuple[str | None, list[str]]:
+        """The address as the server can take it: an international domain in its ASCII (IDNA) form; an
+        international local part only with the server's SMTPUTF8 (RFC 6531)."""
+        if address.isascii() and self.sender.isascii():
+            return address, []
+        local, _, domain = address.rpartition("@")
+        if local.isascii() and self.sender.isascii():
+            try:
+                return f"{local}@{domain.encode('idna').decode('ascii')}", []
+            except UnicodeError:
+                return None, []
+        if smtp.has_extn("smtputf8"):
+            return address, ["SMTPUTF8", "BODY=8BITMIME"] if smtp.has_extn("8bitmime") else ["SMTPUTF8"]
+        return None, []
 
     def close(self) -> None:
         if self._smtp is not None:

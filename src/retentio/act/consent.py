@@ -10,6 +10,8 @@ from retentio import consent
 from retentio.db.act_models import OutboxMessage
 from retentio.db.models import Customer, Feedback
 from retentio.db.session import session_scope
+from retentio.errors import ConfigError
+from retentio.i18n import Msg
 
 
 def unsubscribe(engine: Engine, customer_id: int, channel: str = "email", purpose: str = "marketing",
@@ -33,7 +35,7 @@ def unsubscribe(engine: Engine, customer_id: int, channel: str = "email", purpos
 def record_feedback(engine: Engine, customer_id: int, score: int, comment: str | None) -> str:
     """One answer per customer and day through the link; answering again the same day replaces it."""
     if not 0 <= score <= 10:
-        raise ValueError("score must be 0–10")
+        raise ConfigError(Msg("score must be 0–10"))
     now = dt.datetime.now(dt.UTC)
     key = f"link-{customer_id}-{now:%Y%m%d}"
     with session_scope(engine) as s:
@@ -46,7 +48,10 @@ def record_feedback(engine: Engine, customer_id: int, score: int, comment: str |
     return key
 
 
-def customer_lang(engine: Engine, customer_id: int) -> str:
+def customer_lang(engine: Engine, customer_id: int) -> str | None:
+    """The customer's language (German unless their locale says otherwise); None: no such customer."""
     with session_scope(engine) as s:
-        locale = s.scalar(select(Customer.locale).where(Customer.id == customer_id))
-    return "de" if (locale or "de").lower().startswith("de") else "en"
+        row = s.execute(select(Customer.id, Customer.locale).where(Customer.id == customer_id)).first()
+    if row is None:
+        return None
+    return "de" if (row.locale or "de").lower().startswith("de") else "en"

@@ -11,17 +11,21 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import tomllib
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from retentio.act.flow_model import LIBRARY
 from retentio.act.links import feedback_url, unsubscribe_url
 from retentio.db.bulk import in_chunks
 from retentio.db.types import sql_time
-from retentio.i18n import Fmt, t
-from retentio.settings import get_settings
+from retentio.formatting import Fmt
+from retentio.i18n import tr
+from retentio.labels import label
 from retentio.shop import ShopConfig
 
 # The latest order by time (ids follow import order, which need not be chronological).
@@ -47,10 +51,24 @@ def last_products(conn: Connection, customer_ids: list[int], now: dt.datetime) -
     return out
 
 
-def voucher_code(idempotency_key: str) -> str:
+def voucher_code(idempotency_key: str, secret: str) -> str:
     """A code derived from the message's key: the same on every re-render, unguessable without the secret."""
-    mac = hmac.new(get_settings().secret_key.encode(), b"voucher:" + idempotency_key.encode(), hashlib.sha256)
+    mac = hmac.new(secret.encode(), b"voucher:" + idempotency_key.encode(), hashlib.sha256)
     return "RT-" + base64.b32encode(mac.digest()[:7]).decode().rstrip("=")[:10]
+
+
+# A voucher is valid for N days from when the message is *sent*; the date is written in at send time
+# (send_time_values), so a message queued during quiet hours or by a replayed demo still promises N days.
+VALID_UNTIL = "\u27e6valid_until\u27e7"
+
+
+def send_time_values(payload: dict[str, Any] | None, sent_at: dt.datetime) -> dict[str, str]:
+    """What a frozen message fills in when it goes out: marker -> text."""
+    voucher = (payload or {}).get("voucher") or {}
+    if not voucher.get("valid_days"):
+        return {}
+    until = sent_at.date() + dt.timedelta(days=int(voucher["valid_days"]))
+    return {VALID_UNTIL: Fmt(voucher.get("lang") or "de").date(until)}
 
 
 def incentive_percent(clv: float | None, spec: dict[str, Any], reference: float) -> int:
@@ -66,40 +84,85 @@ def _num(v) -> float | None:
     return float(v)
 
 
-def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], recs: list[str],
-          key: str, step: dict[str, Any], clv_reference: float, now: dt.datetime, purpose: str = "marketing", extra: dict[str, Any] | None = None) -> dict:
+def cart_items(properties: dict[str, Any] | None, f: Fmt) -> dict[str, Any]:
+    """The cart of a ``cart_abandoned`` event: ``items`` (or Shopify's ``line_items``) with name/title/sku,
+    quantity/qty and price; ``cart_url``/``checkout_url``/``url``."""
+    props = properties if isinstance(properties, dict) else {}
+    items = []
+    for it in (props.get("items") or props.get("line_items") or [])[:20]:
+        if not isinstance(it, dict):
+            continue
+        name = it.get("name") or it.get("title") or it.get("description") or it.get("sku")
+        if not name:
+            continue
+        qty = it.get("quantity", it.get("qty", 1))
+        try:
+            price = float(it["price"]) if it.get("price") not in (None, "") else None
+        except (TypeError, ValueError):
+            price = None
+        items.append({"name": str(name)[:120], "quantity": qty, "price": f.money(price) if price is not None else ""})
+    url = props.get("cart_url") or props.get("checkout_url") or props.get("abandoned_checkout_url") or props.get("url")
+    return {"items": items, "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None}
+
+
+def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], recs: list[str], key: str,
+          step: dict[str, Any], clv_reference: float, now: dt.datetime, secret: str, purpose: str = "marketing",
+          event: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> dict:
     f = Fmt(lang, cfg.currency)
     first = row.get("first_name") if isinstance(row.get("first_name"), str) else None
     clv = _num(row.get("clv"))
     churn = _num(row.get("churn_probability"))
     last = row.get("last_purchase_at")
+    cid = int(row["customer_id"])
+    public = cfg.public_url
+    shop_url = cfg.shop_url or public
     ctx: dict[str, Any] = {
         "lang": lang,
         "customer": {"first_name": first or "", "last_name": row.get("last_name") or "",
                      "external_id": row.get("external_id"), "purchases": int(_num(row.get("purchases")) or 0)},
-        "salutation": t("mail_hello", lang, name=first) if first else t("mail_hello_anon", lang),
-        "shop": {"name": cfg.name, "sender": cfg.sender_name or cfg.name},
+        "salutation": tr(lang, "Hi {name}", name=first) if first else tr(lang, "Hello"),
+        "shop": {"name": cfg.name, "sender": cfg.sender_name or cfg.name, "url": shop_url, "logo_url": cfg.logo_url,
+                 "legal_name": cfg.legal_name or cfg.name, "address": cfg.postal_address, "imprint": cfg.imprint,
+                 "category": cfg.category},
+        "shop_url": shop_url,
         "last_products": products,
         "recommendations": recs,
+        "tips": tips(cfg.category, lang),
+        "cart": cart_items(event, f),
         "value": {"clv": f.money(clv) if clv is not None else "–",
-                  "churn": f.pct(100 * churn, 0) if churn is not None else "–",
+                  "churn": f.share(churn) if churn is not None else "–",
                   "revenue": f.money(_num(row.get("revenue")) or 0.0),
                   "last_purchase": f.date(last.date()) if isinstance(last, pd.Timestamp) and last is not pd.NaT else "–",
-                  "lifecycle": row.get("lifecycle") or "–",
-                  "reason": t(f"reason_{row['top_reason']}", lang) if row.get("top_reason") else "–"},
+                  "lifecycle": label("lifecycle", row.get("lifecycle"), lang),
+                  "reason": label("reason", row.get("top_reason"), lang) if row.get("top_reason") else "–"},
+        "numbers": {"clv": clv, "churn": churn,
+                    "last_purchase": last.date().isoformat() if isinstance(last, pd.Timestamp) and last is not pd.NaT
+                    else None},
         "open_cases": int(_num(row.get("open_cases")) or 0),
         "nps_last": _num(row.get("nps_last")),
         # Transactional messages carry no unsubscribe link: there is nothing to unsubscribe from.
-        "links": {"unsubscribe": unsubscribe_url(int(row["customer_id"])) if purpose == "marketing" else None,
-                  "feedback": feedback_url(int(row["customer_id"]))},
-        "t": {"unsubscribe": t("mail_unsubscribe", lang), "unsubscribe_note": t("mail_unsubscribe_note", lang)},
+        "links": {"unsubscribe": unsubscribe_url(None, cid, base=public, secret=secret) if purpose == "marketing"
+                  else None, "feedback": feedback_url(None, cid, base=public, secret=secret), "shop": shop_url},
+        "t": {"unsubscribe": tr(lang, "Unsubscribe"),
+              "unsubscribe_note": tr(lang, "You receive this email because you subscribed to our newsletter."),
+              "imprint": tr(lang, "Imprint")},
         "voucher": None,
     }
     if "incentive" in step:
         pct = incentive_percent(clv, step["incentive"], clv_reference)
-        valid = now.date() + dt.timedelta(days=int(step["incentive"].get("valid_days", 30)))
-        ctx["voucher"] = {"code": voucher_code(key), "percent": pct, "valid_until": f.date(valid)}
+        ctx["voucher"] = {"code": voucher_code(key, secret), "percent": pct, "valid_until": VALID_UNTIL,
+                          "valid_days": int(step["incentive"].get("valid_days", 30))}
     ctx.update(extra or {})
     return ctx
 
 
+@lru_cache(maxsize=1)
+def _tips() -> dict[str, Any]:
+    return tomllib.loads((LIBRARY / "tips.toml").read_text(encoding="utf-8"))
+
+
+def tips(category: str, lang: str) -> list[str]:
+    """After-purchase tips that fit what the shop sells (act/library/tips.toml)."""
+    table = _tips()
+    entry = table.get(category) or table["general"]
+    return list(entry.get(lang) or entry.get("en") or [])

@@ -20,14 +20,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from retentio.act import context as ctxmod
 from retentio.act import guardrails
+from retentio.act.errors import FlowFailed
 from retentio.act.recommend import load_baskets, recommend
 from retentio.act.targeting import rank_by_value
 from retentio.act.templates import render, render_script
 from retentio.db.act_models import OutboxMessage
 from retentio.db.bulk import in_chunks
 from retentio.db.types import table_of
+from retentio.errors import ConfigError
 from retentio.refresh import json_safe
-from retentio.settings import get_settings
 
 if TYPE_CHECKING:
     from retentio.act.runner import RunContext, RunReport
@@ -106,6 +107,23 @@ def _top_reasons(conn: Connection, run: int | None, ids: list[int]) -> dict[int,
     return out
 
 
+PLAIN_EVENTS = ("first_purchase", "order_placed", "nps_answered", "case_closed")
+
+
+def _event_properties(conn: Connection, cands: list[dict]) -> dict[str, dict]:
+    """The triggering event's properties (a cart's items) for flows triggered by an imported event."""
+    ids = sorted({int(c["occurrence"]) for c in cands if (c.get("trigger") or {}).get("type") == "event"
+                  and c["trigger"].get("event") not in PLAIN_EVENTS and str(c["occurrence"]).isdigit()})
+    out: dict[str, dict] = {}
+    for chunk in in_chunks(ids):
+        listed = ",".join(str(i) for i in chunk)
+        for eid, props in conn.execute(text(f"SELECT id, properties FROM events WHERE id IN ({listed})")):
+            props = json.loads(props) if isinstance(props, str) else props
+            if isinstance(props, dict):
+                out[str(eid)] = props
+    return out
+
+
 def render_candidates(conn: Connection, rc: RunContext, cands: list[dict]) -> None:
     live = [c for c in cands if c["status"] is None]
     if not live:
@@ -116,34 +134,48 @@ def render_candidates(conn: Connection, rc: RunContext, cands: list[dict]) -> No
     wants_recs = any(c["options"].get("recommendations") for c in live)
     recs = recommend(load_baskets(rc.engine), ids) if wants_recs else {}
     reasons = _top_reasons(conn, rc.run_id, ids)
+    events = _event_properties(conn, live)
     clv = rc.view["clv"].dropna()
     reference = float(np.quantile(clv, 0.9)) if len(clv) else 0.0
-    public = get_settings().public_url
+    secret = rc.secret
     for c in live:
         cid = c["customer_id"]
         row = rc.view.loc[cid].copy()
         row["top_reason"] = reasons.get(cid)
         lang = row["lang"]
         c["locale"], c["key"] = lang, idempotency_key(c)
-        ctx = ctxmod.build(row, lang, rc.cfg, products=products.get(cid, []), recs=recs.get(cid, []), key=c["key"],
-                           step=c["options"], clv_reference=reference, now=rc.now, purpose=c["purpose"],
-                           extra={"occurrence": c["occurrence"], "shop_url": public,
-                                  "occasion": (c["options"].get("occasion") or {}).get(lang, "")})
-        c["voucher"] = ctx["voucher"]
-        if c["channel"] == "email":
-            r = render(c["options"]["template"], lang, ctx)
-            c["subject"], c["body_text"], c["body_html"] = r.subject, r.text, r.html
-        elif c["channel"] == "call_list":
-            c["address"] = c["options"].get("list", c["flow_key"])
-            c["payload"] = {"script": render_script(c["options"]["template"], lang, ctx),
-                            "customer": ctx["customer"], "value": ctx["value"], "last_products": ctx["last_products"],
-                            "open_cases": ctx["open_cases"], "voucher": ctx["voucher"], "eiv": c.get("eiv")}
-        elif c["channel"] == "webhook":
-            c["address"] = c["options"]["url"]
-            c["payload"] = {"event": c["options"].get("event", c["flow_key"]), "flow": c["flow_key"],
-                            "step": c["step_id"], "customer": row["external_id"], "occurrence": c["occurrence"],
-                            "variant": c["variant"], "lifecycle": row.get("lifecycle"),
-                            "churn_probability": _float(row.get("churn_probability")), "clv": _float(row.get("clv"))}
+        try:
+            _render_one(c, row, lang, rc, products.get(cid, []), recs.get(cid, []), reference, secret,
+                        events.get(str(c["occurrence"])))
+        except ConfigError as exc:  # a broken template fails its flow, not the run
+            raise FlowFailed(c["flow_key"], exc.msg) from None
+
+
+def _render_one(c: dict, row, lang: str, rc: RunContext, products: list[str], recs: list[str], reference: float,
+                secret: str, event: dict | None) -> None:
+    ctx = ctxmod.build(row, lang, rc.cfg, products=products, recs=recs, key=c["key"], step=c["options"],
+                       clv_reference=reference, now=rc.now, secret=secret, purpose=c["purpose"], event=event,
+                       extra={"occurrence": c["occurrence"],
+                              "occasion": (c["options"].get("occasion") or {}).get(lang, "")})
+    c["voucher"] = ctx["voucher"]
+    send_time = {"voucher": {"valid_days": ctx["voucher"]["valid_days"], "lang": lang}} if ctx["voucher"] else {}
+    if c["channel"] == "email":
+        r = render(c["options"]["template"], lang, ctx)
+        c["subject"], c["body_text"], c["body_html"] = r.subject, r.text, r.html
+        c["payload"] = {"unsubscribe_url": ctx["links"]["unsubscribe"], **send_time}
+    elif c["channel"] == "call_list":
+        c["address"] = c["options"].get("list", c["flow_key"])
+        c["payload"] = {"script": render_script(c["options"]["template"], lang, ctx),
+                        "customer": ctx["customer"], "value": ctx["value"], "numbers": ctx["numbers"],
+                        "last_products": ctx["last_products"], "open_cases": ctx["open_cases"],
+                        "voucher": {**(ctx["voucher"] or {}), **send_time.get("voucher", {})} or None,
+                        "eiv": c.get("eiv")}
+    elif c["channel"] == "webhook":
+        c["address"] = c["options"]["url"]
+        c["payload"] = {"event": c["options"].get("event", c["flow_key"]), "flow": c["flow_key"],
+                        "step": c["step_id"], "customer": row["external_id"], "occurrence": c["occurrence"],
+                        "variant": c["variant"], "lifecycle": row.get("lifecycle"),
+                        "churn_probability": _float(row.get("churn_probability")), "clv": _float(row.get("clv"))}
 
 
 def _float(v) -> float | None:

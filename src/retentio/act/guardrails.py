@@ -24,7 +24,7 @@ from retentio.db.act_models import OutboxMessage, Suppression
 from retentio.db.bulk import in_chunks
 from retentio.shop import ShopConfig
 
-COUNTED = ("pending", "claimed", "sending", "sent")
+COUNTED = ("pending", "claimed", "sending", "sent", "in_doubt")
 
 
 def suppressed(conn: Connection, channel: str, addresses: list[str]) -> set[str]:

@@ -1,22 +1,29 @@
 """Signed links that work without a login: unsubscribe and feedback.
 
-A token is ``base64url(payload).base64url(HMAC-SHA256(secret_key, payload))``;
+A token is ``base64url(payload).base64url(HMAC-SHA256(secret, payload))``;
 the payload names the customer, the channel and purpose, and what the link
 does. Nothing about the customer but the internal id is in it, so a leaked
-link reveals no PII; changing ``RETENTIO_SECRET_KEY`` invalidates all links.
+link reveals no PII. The secret is the installation's own
+(:mod:`retentio.secrets`): links of one shop do not work for another, and
+changing ``RETENTIO_SECRET_KEY`` invalidates them all.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from sqlalchemy import Engine
+
 from retentio.errors import RetentioError
-from retentio.settings import get_settings
+
+ACTIONS = ("unsubscribe", "feedback")
+MAX_TOKEN = 512
 
 
 class BadToken(RetentioError):
@@ -43,31 +50,54 @@ def _mac(payload: bytes, secret: str) -> bytes:
     return hmac.new(secret.encode(), b"retentio-link:" + payload, hashlib.sha256).digest()
 
 
-def sign(claim: LinkClaim, secret: str | None = None) -> str:
+def sign(claim: LinkClaim, secret: str) -> str:
     payload = json.dumps({"a": claim.action, "c": claim.customer_id, "ch": claim.channel, "p": claim.purpose},
                          separators=(",", ":"), sort_keys=True).encode()
-    return f"{_b64(payload)}.{_b64(_mac(payload, secret or get_settings().secret_key))}"
+    return f"{_b64(payload)}.{_b64(_mac(payload, secret))}"
 
 
-def verify(token: str, secret: str | None = None) -> LinkClaim:
+def verify(token: str, secret: str) -> LinkClaim:
+    """The claim of a genuine token; BadToken for anything else (forged, cut, or well-signed but malformed)."""
+    if not token or len(token) > MAX_TOKEN:
+        raise BadToken("malformed link")
     try:
         body, mac = token.split(".", 1)
         payload = _unb64(body)
-        ok = hmac.compare_digest(_unb64(mac), _mac(payload, secret or get_settings().secret_key))
-    except (ValueError, TypeError):
+        ok = hmac.compare_digest(_unb64(mac), _mac(payload, secret))
+    except (ValueError, TypeError, binascii.Error):
         raise BadToken("malformed link") from None
     if not ok:
         raise BadToken("the link's signature does not match")
-    data = json.loads(payload)
-    return LinkClaim(data["a"], int(data["c"]), data["ch"], data["p"])
+    try:
+        data = json.loads(payload)
+        claim = LinkClaim(str(data["a"]), int(data["c"]), str(data["ch"]), str(data["p"]))
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise BadToken("malformed link") from None
+    if claim.action not in ACTIONS or claim.customer_id <= 0:
+        raise BadToken("malformed link")
+    return claim
 
 
-def unsubscribe_url(customer_id: int, channel: str = "email", purpose: str = "marketing",
-                    base: str | None = None) -> str:
-    token = sign(LinkClaim("unsubscribe", customer_id, channel, purpose))
-    return f"{(base or get_settings().public_url).rstrip('/')}/u/{quote(token)}"
+def _base(engine: Engine, base: str | None) -> str:
+    if base:
+        return base.rstrip("/")
+    from retentio.shop import load_config
+
+    return load_config(engine).public_url.rstrip("/")
 
 
-def feedback_url(customer_id: int, base: str | None = None) -> str:
-    token = sign(LinkClaim("feedback", customer_id))
-    return f"{(base or get_settings().public_url).rstrip('/')}/f/{quote(token)}"
+def link_secret(engine: Engine) -> str:
+    from retentio.secrets import secret_key
+
+    return secret_key(engine)
+
+
+def unsubscribe_url(engine: Engine, customer_id: int, channel: str = "email", purpose: str = "marketing",
+                    base: str | None = None, secret: str | None = None) -> str:
+    token = sign(LinkClaim("unsubscribe", customer_id, channel, purpose), secret or link_secret(engine))
+    return f"{_base(engine, base)}/u/{quote(token)}"
+
+
+def feedback_url(engine: Engine, customer_id: int, base: str | None = None, secret: str | None = None) -> str:
+    token = sign(LinkClaim("feedback", customer_id), secret or link_secret(engine))
+    return f"{_base(engine, base)}/f/{quote(token)}"

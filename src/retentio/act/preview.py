@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from retentio.act import delivery_plan
+from retentio.act.context import send_time_values
 from retentio.act.flow_store import get_flow
 from retentio.act.runner import RunContext
 from retentio.db.models import Customer
@@ -41,14 +42,25 @@ def preview(engine: Engine, flow_key: str, customer_ref: str, step_id: str | Non
             "step_type": step.type, "options": step.options, "customer_id": cid, "enrolment_id": None,
             "occurrence": "preview", "variant": "A", "purpose": sf.flow.purpose, "priority": sf.flow.priority,
             "channel": {"send": "email"}.get(step.type, step.type), "targeting": None, "status": None,
-            "reason": None}
+            "reason": None, "trigger": sf.flow.trigger}
     with engine.connect() as conn:
         delivery_plan.guard(conn, rc, [cand])
         would = {"status": cand["status"] or "pending", "reason": cand["reason"],
                  "not_before": cand["not_before"].isoformat()}
         cand["status"] = None  # render even when the guardrails would skip it
         delivery_plan.render_candidates(conn, rc, [cand])
+    # What the message would say if it went out now (a voucher's validity counts from sending).
+    values = send_time_values(cand.get("payload"), rc.now)
+
+    def fill(text):
+        for marker, value in values.items():
+            text = text.replace(marker, value) if isinstance(text, str) else text
+        return text
+
+    payload = cand.get("payload")
+    if isinstance(payload, dict) and "script" in payload:
+        payload = {**payload, "script": fill(payload["script"])}
     return {"flow": sf.flow.key, "step": step.id, "customer": customer_ref, "channel": cand["channel"],
-            "locale": cand.get("locale"), "address": cand.get("address"), "subject": cand.get("subject"),
-            "text": cand.get("body_text"), "html": cand.get("body_html"), "payload": cand.get("payload"),
+            "locale": cand.get("locale"), "address": cand.get("address"), "subject": fill(cand.get("subject")),
+            "text": fill(cand.get("body_text")), "html": fill(cand.get("body_html")), "payload": payload,
             "would_send": would}

@@ -22,8 +22,10 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from retentio.act import delivery_plan, triggers
+from retentio.act.errors import FlowFailed
 from retentio.act.flow_model import Flow
 from retentio.act.flow_store import StoredFlow, load_flows
+from retentio.act.links import link_secret
 from retentio.act.segments import members, resolver
 from retentio.act.variants import assign
 from retentio.act.view import load_view, to_engine, view_frame
@@ -31,6 +33,7 @@ from retentio.db.act_models import Enrolment, FlowDef
 from retentio.db.bulk import in_chunks
 from retentio.db.models import Order
 from retentio.db.types import table_of
+from retentio.errors import ConfigError
 from retentio.results import latest_run
 from retentio.shop import ShopConfig, load_config
 
@@ -43,10 +46,14 @@ class RunReport:
     dry_run: bool
     flows: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     actions: list[dict[str, Any]] = field(default_factory=list)
+    failed: dict[str, Any] = field(default_factory=dict)  # flow key -> why (a message), left out of the run
 
     def as_dict(self) -> dict[str, Any]:
+        from retentio.i18n import message_text
+
         return {"now": self.now.isoformat(), "dry_run": self.dry_run,
-                "flows": {k: dict(v) for k, v in self.flows.items()}, "actions": self.actions}
+                "flows": {k: dict(v) for k, v in self.flows.items()}, "actions": self.actions,
+                "failed": {k: message_text(v) for k, v in self.failed.items()}}
 
 
 class RunContext:
@@ -61,6 +68,8 @@ class RunContext:
         self.view_t = to_engine(table)
         self.resolve = resolver(engine)
         self._members: dict[str, set[int]] = {}
+        # Read (or created) before the run's transaction: creating it inside would wait on our own lock.
+        self.secret = link_secret(engine)
 
     def members(self, cond: dict | None) -> set[int]:
         key = repr(cond)
@@ -80,12 +89,15 @@ def _lookback(flow: Flow) -> dt.timedelta:
 
 def enrol(conn: Connection, rc: RunContext, sf: StoredFlow, since: dt.datetime, report: RunReport) -> None:
     flow, now = sf.flow, rc.now
-    hits = triggers.find(rc.engine, flow.trigger, since, now, rc.view,
-                         lambda tr: rc.members(triggers.state_condition(tr)), rc.cfg.time_zone)
+    try:
+        hits = triggers.find(rc.engine, flow.trigger, since, now, rc.view,
+                             lambda tr: rc.members(triggers.state_condition(tr)), rc.cfg.time_zone)
+        if flow.audience and not hits.empty:
+            hits = hits[hits["customer_id"].isin(rc.members(flow.audience))]
+    except ConfigError as exc:
+        raise FlowFailed(flow.key, exc.msg) from None
     if hits.empty:
         return
-    if flow.audience:
-        hits = hits[hits["customer_id"].isin(rc.members(flow.audience))]
     # One new enrolment per customer and run: the latest occurrence.
     hits = hits.sort_values(["occurred_at", "occurrence"], kind="stable").drop_duplicates("customer_id", keep="last")
     ids = [int(c) for c in hits["customer_id"]]
@@ -171,55 +183,64 @@ def advance(conn: Connection, rc: RunContext, flows: dict[str, StoredFlow], repo
 
     for e in due:
         flow = flows[e.flow_key].flow
-        counter = report.flows[flow.key]
-        exit_rule = flow.exit or {}
-        if exit_rule.get("on_purchase") and e.id in bought:
-            finish(e, "exited", "purchased", e.step)
-            counter["exited_purchase"] += 1
-            continue
-        if exit_rule.get("condition") and e.customer_id in rc.members(exit_rule["condition"]):
-            finish(e, "exited", "condition", e.step)
-            counter["exited_condition"] += 1
-            continue
-        idx, moves, waiting = e.step, 0, None
-        while idx < len(flow.steps) and moves < MAX_MOVES:
-            moves += 1
-            step = flow.steps[idx]
-            opts = step.options
-            if step.type == "wait":
-                waiting = wait_until(opts, now, rc.tz(e.customer_id))
-                idx += 1
-                break
-            if step.type == "exit":
-                idx = len(flow.steps)
-                break
-            if step.type == "branch":
-                hit = e.customer_id in rc.members(opts["if"])
-                target = opts.get("then") if hit else opts.get("else")
-                idx = flow.step_index(target) if target else idx + 1
-                continue
-            if step.type == "split":
-                target = opts["branches"].get(e.variant)
-                idx = flow.step_index(target) if target else idx + 1
-                continue
-            candidates.append({
-                "flow_key": flow.key, "flow_version": e.flow_version, "step_id": step.id, "step_no": idx,
-                "step_type": step.type, "options": opts, "customer_id": e.customer_id, "enrolment_id": e.id,
-                "occurrence": e.occurrence, "variant": e.variant, "purpose": flow.purpose,
-                "priority": flow.priority, "channel": {"send": "email"}.get(step.type, step.type),
-                "targeting": flow.targeting, "status": None, "reason": None})
-            idx += 1
-        if waiting is not None and idx <= len(flow.steps):
-            moved.append({"eid": e.id, "new_step": idx, "new_next": waiting, "new_status": "active",
-                          "new_reason": None, "new_finished": None})
-        else:
-            finish(e, "done", None, idx)
-            counter["completed"] += 1
+        try:
+            _move(e, flow, rc, report, bought, candidates, moved, finish, now)
+        except ConfigError as exc:  # a condition of this flow cannot be evaluated
+            raise FlowFailed(flow.key, exc.msg) from None
     if moved:
         conn.execute(update(table).where(table.c.id == bindparam("eid")).values(
             step=bindparam("new_step"), next_run_at=bindparam("new_next"), status=bindparam("new_status"),
             exit_reason=bindparam("new_reason"), finished_at=bindparam("new_finished")), moved)
     return candidates
+
+
+def _move(e, flow: Flow, rc: RunContext, report: RunReport, bought: set[int], candidates: list[dict],
+          moved: list[dict[str, Any]], finish, now: dt.datetime) -> None:
+    """One due enrolment: its steps until it waits or ends."""
+    counter = report.flows[flow.key]
+    exit_rule = flow.exit or {}
+    if exit_rule.get("on_purchase") and e.id in bought:
+        finish(e, "exited", "purchased", e.step)
+        counter["exited_purchase"] += 1
+        return
+    if exit_rule.get("condition") and e.customer_id in rc.members(exit_rule["condition"]):
+        finish(e, "exited", "condition", e.step)
+        counter["exited_condition"] += 1
+        return
+    idx, moves, waiting = e.step, 0, None
+    while idx < len(flow.steps) and moves < MAX_MOVES:
+        moves += 1
+        step = flow.steps[idx]
+        opts = step.options
+        if step.type == "wait":
+            waiting = wait_until(opts, now, rc.tz(e.customer_id))
+            idx += 1
+            break
+        if step.type == "exit":
+            idx = len(flow.steps)
+            break
+        if step.type == "branch":
+            hit = e.customer_id in rc.members(opts["if"])
+            target = opts.get("then") if hit else opts.get("else")
+            idx = flow.step_index(target) if target else idx + 1
+            continue
+        if step.type == "split":
+            target = opts["branches"].get(e.variant)
+            idx = flow.step_index(target) if target else idx + 1
+            continue
+        candidates.append({
+            "flow_key": flow.key, "flow_version": e.flow_version, "step_id": step.id, "step_no": idx,
+            "step_type": step.type, "options": opts, "customer_id": e.customer_id, "enrolment_id": e.id,
+            "occurrence": e.occurrence, "variant": e.variant, "purpose": flow.purpose,
+            "priority": flow.priority, "channel": {"send": "email"}.get(step.type, step.type),
+            "targeting": flow.targeting, "trigger": flow.trigger, "status": None, "reason": None})
+        idx += 1
+    if waiting is not None and idx <= len(flow.steps):
+        moved.append({"eid": e.id, "new_step": idx, "new_next": waiting, "new_status": "active",
+                      "new_reason": None, "new_finished": None})
+    else:
+        finish(e, "done", None, idx)
+        counter["completed"] += 1
 
 
 def _run(conn: Connection, rc: RunContext, flows: list[StoredFlow], report: RunReport,
@@ -232,24 +253,45 @@ def _run(conn: Connection, rc: RunContext, flows: list[StoredFlow], report: RunR
     delivery_plan.plan(conn, rc, candidates, report)
 
 
+def _isolated(engine: Engine, flows: list[StoredFlow], work, *, keep: bool) -> dict[str, Any]:
+    """Run ``work(conn, flows)`` in one transaction; a flow that fails is left out and the run repeated
+    without it (nothing of it stays), so one broken flow never stops the others."""
+    failed: dict[str, Any] = {}
+    while True:
+        usable = [sf for sf in flows if sf.flow.key not in failed]
+        with engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                work(conn, usable)
+            except FlowFailed as exc:
+                trans.rollback()
+                failed[exc.flow_key] = exc.why.to_json()
+                continue
+            except BaseException:
+                trans.rollback()
+                raise
+            if keep:
+                trans.commit()
+            else:
+                trans.rollback()
+        return failed
+
+
 def run_flows(engine: Engine, now: dt.datetime | None = None, *, keys: list[str] | None = None,
               dry_run: bool = False) -> RunReport:
     """One run of the enabled flows (or of ``keys``, enabled or not, when given)."""
     now = now or dt.datetime.now(dt.UTC)
     flows = [sf for sf in load_flows(engine) if (sf.flow.key in keys if keys else sf.enabled)]
-    report = RunReport(now, dry_run)
     rc = RunContext(engine, load_config(engine), now)
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            _run(conn, rc, flows, report)
-        except BaseException:
-            trans.rollback()
-            raise
-        if dry_run:
-            trans.rollback()
-        else:
-            trans.commit()
+    holder = {"report": RunReport(now, dry_run)}
+
+    def work(conn: Connection, usable: list[StoredFlow]) -> None:
+        holder["report"] = RunReport(now, dry_run)
+        _run(conn, rc, usable, holder["report"])
+
+    failed = _isolated(engine, flows, work, keep=not dry_run)
+    report = holder["report"]
+    report.failed = failed
     return report
 
 
@@ -258,15 +300,16 @@ def replay(engine: Engine, start: dt.datetime, end: dt.datetime, *, keys: list[s
     """What the flows would have done, run by run, over a past period; nothing is kept."""
     flows = [sf for sf in load_flows(engine) if (sf.flow.key in keys if keys else sf.enabled)]
     cfg = load_config(engine)
-    report = RunReport(end, True)
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            t = start
-            while t < end:
-                nxt = min(t + step, end)
-                _run(conn, RunContext(engine, cfg, nxt), flows, report, since=t)
-                t = nxt
-        finally:
-            trans.rollback()
-    return report
+    holder = {"report": RunReport(end, True)}
+
+    def work(conn: Connection, usable: list[StoredFlow]) -> None:
+        holder["report"] = RunReport(end, True)
+        t = start
+        while t < end:
+            nxt = min(t + step, end)
+            _run(conn, RunContext(engine, cfg, nxt), usable, holder["report"], since=t)
+            t = nxt
+
+    failed = _isolated(engine, flows, work, keep=False)
+    holder["report"].failed = failed
+    return holder["report"]

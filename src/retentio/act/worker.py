@@ -32,10 +32,12 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import Engine, bindparam, text, update
 
 from retentio.act.channels import CallListChannel, Channel, Outgoing, Result
+from retentio.act.context import send_time_values
 from retentio.db.act_models import CallListEntry, OutboxMessage
 from retentio.db.models import Consent
 from retentio.db.types import sql_time, table_of
@@ -52,12 +54,15 @@ def backoff(attempts: int) -> dt.timedelta:
 class Worker:
     def __init__(self, engine: Engine, channels: dict[str, Channel], *, worker_id: str | None = None,
                  batch: int = 50, lease_seconds: float = 120, channel_names: list[str] | None = None,
-                 require_double_opt_in: bool = True) -> None:
+                 require_double_opt_in: bool = True,
+                 send_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.engine, self.channels = engine, {"call_list": CallListChannel(), **channels}
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch, self.lease = batch, dt.timedelta(seconds=lease_seconds)
         self.only = channel_names or list(self.channels)
         self.require_doi = require_double_opt_in
+        # When a message really goes out (a voucher's validity counts from here), also in a replayed demo.
+        self.send_clock = send_clock
         self.stats: Counter = Counter()
 
     def claim(self, now: dt.datetime) -> list[Outgoing]:
@@ -110,7 +115,9 @@ class Worker:
                 return "lost_lease"
         channel = self.channels.get(msg.channel)
         try:
-            result = channel.send(msg) if channel else Result(False, True, f"no channel {msg.channel!r} configured")
+            outgoing = at_send_time(msg, self.send_clock())
+            result = channel.send(outgoing) if channel else Result(False, True,
+                                                                   f"no channel {msg.channel!r} configured")
         except Exception as exc:  # a bug or an unforeseen error must not make the message a poison pill
             result = Result(False, error=f"{type(exc).__name__}: {exc}"[:300])
         with self.engine.begin() as conn:
@@ -122,7 +129,20 @@ class Worker:
                     conn.execute(table_of(CallListEntry).insert(),
                                  [{**r, "created_at": now()} for r in result.local_rows])
                 return "sent"
-            attempts = conn.execute(text("SELECT attempts FROM outbox WHERE id = :i"), {"i": msg.id}).scalar() or 0
+            attempts, recoveries = conn.execute(text("SELECT attempts, recoveries FROM outbox WHERE id = :i"),
+                                                {"i": msg.id}).one()
+            if result.in_doubt:
+                # The server had the whole message and went silent: it may have delivered it. Counted, and
+                # sent once more with the same Message-ID (the receiver can drop the copy); not a third time.
+                self.stats["in_doubt"] += 1
+                if (recoveries or 0) >= 1:
+                    self._set(conn, msg.id, status="in_doubt", lease_until=None, recoveries=(recoveries or 0) + 1,
+                              last_error=f"in doubt, not sent again: {result.error}"[:500])
+                    return "in_doubt"
+                self._set(conn, msg.id, status="pending", lease_until=None, recoveries=(recoveries or 0) + 1,
+                          last_error=f"in doubt: {result.error}"[:500], not_before=now() + backoff(attempts or 1))
+                return "retry"
+            attempts = attempts or 0
             if result.permanent or attempts >= MAX_ATTEMPTS:
                 self._set(conn, msg.id, status="failed", lease_until=None, last_error=result.error)
                 return "failed"
@@ -168,6 +188,35 @@ class Worker:
         with self.engine.begin() as conn:
             conn.execute(text("UPDATE outbox SET status = 'pending', worker = NULL, lease_until = NULL, "
                               "attempts = attempts - 1 WHERE worker = :w AND status = 'claimed'"), {"w": self.id})
+
+
+def at_send_time(msg: Outgoing, sent_at: dt.datetime) -> Outgoing:
+    """The frozen message with what depends on the send date filled in (a voucher's last day)."""
+    values = send_time_values(msg.payload, sent_at)
+    if not values:
+        return msg
+
+    def fill(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for marker, value in values.items():
+            text = text.replace(marker, value)
+        return text
+
+    payload = dict(msg.payload or {})
+    if isinstance(payload.get("script"), str):
+        payload["script"] = fill(payload["script"])
+    if isinstance(payload.get("voucher"), dict):
+        payload["voucher"] = {**payload["voucher"], "valid_until": fill(payload["voucher"].get("valid_until"))}
+    return replace(msg, subject=fill(msg.subject), body_text=fill(msg.body_text), body_html=fill(msg.body_html),
+                   payload=payload)
+
+
+def pending_email(engine: Engine) -> int:
+    """Emails waiting in the outbox (to say so when no SMTP server is configured)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND status IN "
+                                     "('pending', 'claimed')")).scalar() or 0)
 
 
 def make_channels(smtp_url: str, sender: str, sender_name: str, rate: float, webhook_secret: str) -> dict:

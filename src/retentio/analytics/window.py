@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from retentio.analytics.definitions import customer_purchases, days_between
+from retentio.i18n import Msg
 
 QUANTILE = 0.9
 MIN_DAYS, MAX_DAYS, FALLBACK_DAYS = 7, 730, 365
@@ -58,9 +59,9 @@ def choose_window(hist: pd.DataFrame, call_days: int | None, shop_days: int | No
     return WindowChoice(int(min(MAX_DAYS, max(MIN_DAYS, math.ceil(q)))), "derived", n)
 
 
-def span_warning(span_days: float, window_days: int) -> str | None:
+def span_warning(span_days: float, window_days: int) -> Msg | None:
     if span_days < 2 * window_days:
-        return (f"data span ({span_days:.0f} days) is shorter than twice the activity window "
-                f"({window_days} days): few customers can be seen leaving, so retention and churn "
-                f"rates say little. Use a shorter --active-window or more history.")
+        return Msg("data span ({span} days) is shorter than twice the activity window ({window} days): few "
+                   "customers can be seen leaving, so retention and churn rates say little. Use a shorter "
+                   "--active-window or more history.", span=round(span_days), window=window_days)
     return None

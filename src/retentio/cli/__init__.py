@@ -1,20 +1,77 @@
-"""The `retentio` command line: thin wrappers that parse, call a service and render."""
+"""The `retentio` command line: thin wrappers that parse, call a service and render.
+
+The language is settled before any command module is imported, because help
+texts are evaluated when the commands are defined; Click's own texts
+("Usage:", "Show this message and exit.") come from the same catalogue.
+"""
 
 from __future__ import annotations
 
+import gettext
+import os
 import sys
+from typing import Any
 
-from retentio.cli.app import app
-from retentio.cli.output import err_console
-from retentio.errors import RetentioError
-
-# Registering commands is a side effect of importing their modules.
-from retentio.cli import data_cmds, delivery_cmds, flow_cmds, predict_cmds, report_cmds, segment_cmds  # noqa: F401  isort:skip
+COMMAND_MODULES = ("data_cmds", "report_cmds", "predict_cmds", "segment_cmds", "flow_cmds", "delivery_cmds",
+                   "churn_cmds")
 
 
-def main() -> None:
+def _lang_in(args: list[str]) -> str | None:
+    for i, a in enumerate(args):
+        if a == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--lang="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def setup_language(args: list[str]) -> str:
+    from retentio import i18n
+
+    lang = i18n.check_lang(given) if (given := _lang_in(args)) else i18n.resolve_lang()
+    i18n.set_lang(lang)
+    # Click and Typer call the stdlib's gettext for their own texts: point it at our catalogue.
+    i18n.translations(lang)  # compiles the catalogue in a source checkout
+    gettext.bindtextdomain(i18n.DOMAIN, str(i18n.LOCALEDIR))
+    gettext.textdomain(i18n.DOMAIN)
+    os.environ["LANGUAGE"] = lang
+    return lang
+
+
+def load_app():
+    from importlib import import_module
+
+    from retentio.cli.app import app
+
+    for name in COMMAND_MODULES:
+        import_module(f"retentio.cli.{name}")
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # `from retentio.cli import app` (tests, Typer's runner)
+        return load_app()
+    raise AttributeError(name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from retentio.cli import errors
+
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app()
-    except RetentioError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}")
-        sys.exit(2)
+        setup_language(args)
+        import typer
+
+        command = typer.main.get_command(load_app())
+        code = command.main(args=args, prog_name="retentio", standalone_mode=False)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BaseException as exc:  # every way a command can end badly becomes one line
+        if isinstance(exc, SystemExit):
+            raise
+        if errors.debug():
+            raise
+        line, status = errors.describe(exc)
+        print(line, file=sys.stderr)
+        sys.exit(status)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,4 +1,4 @@
-"""Commands that change data: import, refresh, config."""
+"""Commands that change data: import, presets, refresh, config."""
 
 from __future__ import annotations
 
@@ -6,130 +6,191 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from retentio.cli.app import FormatOpt, app, check_format, state
-from retentio.cli.output import console, emit, err_console, to_json
-from retentio.ingest.importer import SHOWN_REJECTS, run_import
-from retentio.ingest.mapping import list_presets, parse_map_flags
-from retentio.ingest.schema import KINDS
-from retentio.refresh import refresh as run_refresh
-from retentio.shop import load_config, set_config
+from retentio.cli.app import FormatOpt, LangOpt, app, check_format, lang_of, state
+from retentio.cli.output import emit, err_console, say, to_json
+from retentio.errors import ConfigError
+from retentio.i18n import N_, Msg, _, message_text
 
-KIND_HELP = ", ".join(KINDS)
+KINDS = ("orders", "order-lines", "customers", "events", "subscriptions", "feedback", "cases")
+ADJUSTMENTS = {
+    "negative_total_as_return": N_("negative amounts stored as refunds (returned)"),
+    "order_id_made": N_("order numbers built from customer and time"),
+    "amount_unknown": N_("orders without an amount (count only)"),
+    "merged_cells_filled": N_("merged Excel cells filled from their first cell"),
+}
+CONSENT = {
+    "applied": N_("applied"), "repeated": N_("already known"),
+    "withdrawal_stands": N_("not applied: a withdrawal stands until a newer explicit opt-in"),
+    "doi_required": N_("not applied: needs a double opt-in after the withdrawal"),
+    "older": N_("not applied: older than the current consent"), "unchanged": N_("unchanged"),
+}
+STEP_NAMES = {"load": N_("loading"), "kpis": N_("KPIs"), "cohorts": N_("cohorts"), "customers": N_("customers"),
+              "predictions": N_("predictions"), "store": N_("storing")}
 
 
-@app.command("import")
+@app.command("import", help=_("Import a file; every row is imported or reported as rejected with its line and "
+                               "reason. KIND: orders, order-lines, customers, events, subscriptions, feedback, "
+                               "cases."))
 def import_(
-    kind: str = typer.Argument(..., help=f"What the file holds: {KIND_HELP}"),
-    file: Path = typer.Argument(..., help="CSV, Parquet or Excel file"),
-    preset: str = typer.Option(None, help="Built-in mapping, e.g. uci-online-retail, cdnow"),
-    mapping: Path = typer.Option(None, "--mapping", help="TOML mapping file with [columns] and [options]"),
-    map_: list[str] = typer.Option(None, "--map", help="FIELD=COLUMN, repeatable"),
-    delimiter: str = typer.Option(None, help="CSV delimiter (default: detected); 'whitespace' for blanks"),
-    encoding: str = typer.Option(None, help="Text encoding (default: detected)"),
-    decimal: str = typer.Option(None, help="Decimal separator: '.' or ',' (default: ',' for ';' files)"),
-    date_format: str = typer.Option(None, help="strftime format, e.g. %d/%m/%Y"),
-    time_zone: str = typer.Option(None, help="Zone of times without offset (default: shop time zone)"),
-    currency: str = typer.Option(None, help="Currency when the file has none (default: shop currency)"),
-    sheet: str = typer.Option(None, help="Excel sheet name"),
-    report: Path = typer.Option(None, help="Where to write the rejected rows (default: FILE.rejects.csv)"),
-    fmt: str = FormatOpt,
+    kind: str = typer.Argument(..., help=_("What the file holds")),
+    file: Path = typer.Argument(..., help=_("CSV, Parquet or Excel file")),
+    preset: str = typer.Option(None, help=_("Built-in mapping, e.g. uci-online-retail, cdnow; none: do not "
+                                            "detect one")),
+    mapping: Path = typer.Option(None, "--mapping", help=_("TOML mapping file with [columns] and [options] "
+                                                           "(docs/import.md)")),
+    map_: list[str] = typer.Option(None, "--map", help=_("FIELD=COLUMN, repeatable")),
+    make_order_id: bool = typer.Option(False, "--make-order-id", help=_("No order numbers in the file: build "
+                                                                        "them from customer and time")),
+    count_only: bool = typer.Option(False, "--count-only", help=_("No amounts in the file (an event log): count "
+                                                                  "orders without revenue")),
+    delimiter: str = typer.Option(None, help=_("CSV delimiter (default: detected); 'whitespace' for blanks")),
+    encoding: str = typer.Option(None, help=_("Text encoding (default: UTF-8, else Windows-1252); always wins")),
+    decimal: str = typer.Option(None, help=_("Decimal separator: '.' or ',' (default: ',' for ';' files)")),
+    date_format: str = typer.Option(None, help=_("strftime format, e.g. %d/%m/%Y")),
+    time_zone: str = typer.Option(None, help=_("Zone of times without offset (default: shop time zone)")),
+    currency: str = typer.Option(None, help=_("Currency when the file has none (default: shop currency)")),
+    sheet: str = typer.Option(None, help=_("Excel sheet name")),
+    report: Path = typer.Option(None, help=_("Where to write the rejected rows (default: FILE.rejects.csv)")),
+    fmt: str = FormatOpt, lang: str = LangOpt,
 ) -> None:
-    """Import a file; every row is imported or reported as rejected with its line and reason."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from retentio.ingest.importer import SHOWN_REJECTS, run_import
+    from retentio.ingest.mapping import parse_map_flags
+
     check_format(fmt, ("table", "json"))
+    lang_of(lang)
     if kind not in KINDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; choose one of {KIND_HELP}")
+        raise ConfigError(Msg("unknown kind {kind!r}; choose one of {kinds}", kind=kind, kinds=", ".join(KINDS)))
     engine = state.engine()
-    cfg = load_config(engine)
     options = {"delimiter": delimiter, "encoding": encoding, "decimal": decimal, "date_format": date_format,
-               "time_zone": time_zone, "currency": currency, "sheet": sheet}
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+               "time_zone": time_zone, "currency": currency, "sheet": sheet,
+               "synthesize_order_id": True if make_order_id else None, "count_only": True if count_only else None}
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} " + _("rows")),
                   TimeRemainingColumn(), console=err_console, disable=fmt == "json", transient=True) as bar:
-        task = bar.add_task(f"import {kind}", total=None)
-
-        def progress(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
+        task = bar.add_task(_("import {kind}", kind=kind), total=None)
         summary = run_import(engine, kind, file, preset=preset, mapping_file=mapping,
-                             map_flags=parse_map_flags(map_ or []), option_flags=options,
-                             shop_time_zone=cfg.time_zone, default_currency=cfg.currency,
-                             report_path=report, progress=progress)
+                             map_flags=parse_map_flags(map_ or []), option_flags=options, report_path=report,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
     if fmt == "json":
         print(to_json(summary.to_dict()))
-    else:
-        colour = "green" if summary.rows_rejected == 0 else "yellow"
-        console.print(f"[bold]{file}[/] → {kind}: read [bold]{summary.rows_read:,}[/] rows = "
-                      f"[{colour}]{summary.rows_imported:,} imported[/] + [{colour}]{summary.rows_rejected:,} rejected[/]"
-                      + (f"; {summary.customers_created:,} new customers" if summary.customers_created else ""))
-        if summary.rejects:
-            emit([r.__dict__ for r in summary.rejects[:SHOWN_REJECTS]],
-                 [("line", "line", None), ("column", "column", None), ("reason", "reason", None),
-                  ("value", "value", None)], "table", title="Rejected rows (first 20)")
-            for reason, n in summary.reasons().most_common(5):
-                console.print(f"  {n:>8,} × {reason}")
-            console.print(f"Full list: [bold]{summary.report_path}[/]")
+        return
+    style = "green" if summary.rows_rejected == 0 else "yellow"
+    line = _("{file} → {kind}: read {read} rows = {imported} imported + {rejected} rejected", file=str(file),
+             kind=kind, read=f"{summary.rows_read:,}", imported=f"{summary.rows_imported:,}",
+             rejected=f"{summary.rows_rejected:,}")
+    if summary.customers_created:
+        line += _("; {n} new customers", n=f"{summary.customers_created:,}")
+    say(line, style=style)
+    if summary.preset_detected:
+        say(_("The columns fit the preset {preset}, so it was used (--preset none imports without it).",
+              preset=summary.preset))
+    for key, n in summary.adjustments.items():
+        say(_("Rule applied: {rule}: {n}", rule=_(ADJUSTMENTS.get(key, key)), n=f"{n:,}"))
+    if summary.consent:
+        say(_("Consent statements: {counts}", counts=", ".join(f"{_(CONSENT.get(k, k))} {n:,}"
+                                                               for k, n in summary.consent.items())))
+    if summary.rejects:
+        emit([r.__dict__ for r in summary.rejects[:SHOWN_REJECTS]],
+             [("line", _("line"), None), ("column", _("column"), None), ("reason", _("reason"), None),
+              ("value", _("value"), None)], "table", title=_("Rejected rows (first {n})", n=SHOWN_REJECTS))
+        for reason, n in summary.reasons().most_common(5):
+            say(f"  {n:>8,} × {reason}")
+        say(_("Full list: {path}", path=str(summary.report_path)))
     if not summary.balanced:  # pragma: no cover - guarded by tests
         raise SystemExit("internal error: rows read != imported + rejected")
 
 
-@app.command()
-def presets() -> None:
-    """List the built-in column mappings."""
+@app.command(help=_("List the built-in column mappings."))
+def presets(lang: str = LangOpt) -> None:
+    from retentio.ingest.mapping import list_presets
+
+    lang_of(lang)
     for name, desc in sorted(list_presets().items()):
-        console.print(f"[bold]{name}[/]: {desc}")
+        say(f"{name}: {desc}")
 
 
-@app.command()
+@app.command(help=_("Compute and store KPIs, cohorts, scores, segments and predictions."))
 def refresh(
-    as_of: str = typer.Option(None, "--as-of", help="Compute as of the end of this day (YYYY-MM-DD)"),
-    engine_name: str = typer.Option(None, "--engine", help="duckdb (default), postgres or pyspark"),
-    active_window: int = typer.Option(None, "--active-window", help="Activity window in days"),
-    fmt: str = FormatOpt,
+    as_of: str = typer.Option(None, "--as-of", help=_("Compute as of the end of this day (YYYY-MM-DD)")),
+    engine_name: str = typer.Option(None, "--engine", help=_("duckdb (default), postgres or pyspark")),
+    active_window: int = typer.Option(None, "--active-window", help=_("Activity window in days")),
+    fmt: str = FormatOpt, lang: str = LangOpt,
 ) -> None:
-    """Compute and store KPIs, cohorts, scores and segments."""
+    import time
+
+    from retentio.refresh import STEPS
+    from retentio.refresh import refresh as run_refresh
     from retentio.settings import get_settings
 
     check_format(fmt, ("table", "json"))
-    day = _date(as_of)
+    lang_of(lang)
+    day = parse_day(as_of, "--as-of")
     engine = state.engine()
-    with console.status("refresh …", spinner="dots") as status:
+    t0 = time.perf_counter()
+    with err_console.status(_("refresh …"), spinner="dots") as status:
+        def progress(step: str) -> None:
+            n = STEPS.index(step) + 1 if step in STEPS else 0
+            status.update(_("refresh [{n}/{total}]: {step} … ({seconds} s)", n=n, total=len(STEPS),
+                            step=_(STEP_NAMES.get(step, step)), seconds=f"{time.perf_counter() - t0:.0f}"))
+
         run = run_refresh(engine, as_of=day, engine_name=engine_name or get_settings().engine,
-                          active_window=active_window, progress=lambda s: status.update(f"refresh: {s} …"))
+                          active_window=active_window, progress=progress)
+    stages = (run.summary or {}).get("predictions", {}).get("stages", {})
     info = {"run": run.id, "as_of": run.as_of, "engine": run.engine, "duration_s": round(run.duration_s, 2),
             "active_window_days": run.active_window_days, "active_window_source": run.active_window_source,
-            "rows": run.row_counts, "warnings": run.warnings}
+            "rows": run.row_counts, "stages": {k: {"status": v["status"], "reason": message_text(v.get("reason"))}
+                                               for k, v in stages.items()},
+            "warnings": [message_text(w) for w in run.warnings or []]}
     if fmt == "json":
         print(to_json(info))
         return
-    console.print(f"[green]Refresh {run.id} done[/] in {run.duration_s:.1f} s on {run.engine}: "
-                  f"{run.row_counts['orders']:,} orders, {run.row_counts['customers']:,} customers; "
-                  f"activity window {run.active_window_days} days ({run.active_window_source}).")
-    for w in run.warnings or []:
-        console.print(f"[yellow]Warning:[/] {w}")
+    from retentio.labels import label
+
+    say(_("Refresh {run} done in {seconds} s on {engine}: {orders} orders, {customers} customers; activity window "
+          "{days} days ({source}).", run=run.id, seconds=f"{run.duration_s:.1f}", engine=run.engine,
+          orders=f"{run.row_counts['orders']:,}", customers=f"{run.row_counts['customers']:,}",
+          days=run.active_window_days, source=label("window_source", run.active_window_source)), style="green")
+    names = {"transactions": _("transaction model"), "spend": _("spend model"), "churn": _("churn model"),
+             "contracts": _("contracts")}
+    for key, stage in stages.items():
+        why = message_text(stage.get("reason"))
+        say(f"  {names.get(key, key)}: {label('stage', stage['status'])}" + (f" – {why}" if why else ""),
+            style=None if stage["status"] == "ok" else "yellow")
+    for w in info["warnings"]:
+        say(_("Warning: {text}", text=w), style="yellow")
 
 
-def _date(value: str | None) -> dt.date | None:
+def parse_day(value: str | None, option: str) -> dt.date | None:
     if not value:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {value!r}") from None
+        raise ConfigError(Msg("{option}: not a date (YYYY-MM-DD): {value!r}", option=option, value=value)) from None
 
 
-config_app = typer.Typer(help="Show or change shop settings (time zone, currency, activity window, …).")
+config_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help=_("Show or change shop settings (time zone, currency, activity window, …)."))
 app.add_typer(config_app, name="config")
 
 
-@config_app.command("show")
-def config_show(fmt: str = FormatOpt) -> None:
+@config_app.command("show", help=_("All shop settings with their values."))
+def config_show(fmt: str = FormatOpt, lang: str = LangOpt) -> None:
+    from retentio.shop import load_config
+
+    lang_of(lang)
     cfg = load_config(state.engine()).as_dict()
-    emit([{"key": k, "value": v} for k, v in cfg.items()], [("key", "setting", None), ("value", "value", None)],
-         check_format(fmt))
+    emit([{"key": k, "value": v} for k, v in cfg.items()],
+         [("key", _("setting"), None), ("value", _("value"), None)], check_format(fmt))
 
 
-@config_app.command("set")
-def config_set(key: str, value: str) -> None:
+@config_app.command("set", help=_("Change one shop setting, e.g. `config set time_zone Europe/Berlin`."))
+def config_set(key: str = typer.Argument(..., help=_("Setting name")),
+               value: str = typer.Argument(..., help=_("New value")), lang: str = LangOpt) -> None:
+    from retentio.shop import set_config
+
+    lang_of(lang)
     stored = set_config(state.engine(), key, value)
-    console.print(f"{key} = {stored!r}")
+    say(f"{key} = {stored!r}")

@@ -2,78 +2,98 @@
 
 from __future__ import annotations
 
-import signal
-import sys
-
 import typer
 
-from retentio.cli.app import app, state
-from retentio.cli.output import console, err_console, to_json
-from retentio.settings import Settings
-from retentio.shop import load_config
+from retentio.cli.app import LangOpt, app, lang_of, state
+from retentio.cli.output import say, to_json
+from retentio.errors import ConfigError
+from retentio.i18n import Msg, _
 
 
-@app.command()
-def worker(once: bool = typer.Option(False, "--once", help="Send what is due, then exit"),
-           batch: int = typer.Option(50, "--batch", min=1, max=1000),
-           max_messages: int = typer.Option(None, "--max", help="Stop after this many messages"),
-           channel: list[str] = typer.Option(None, "--channel", help="Only these channels (email, webhook, call_list)"),
-           lease: float = typer.Option(120.0, "--lease", help="Seconds a claim is held before others may retry it"),
-           fmt: str = typer.Option("table", "--format", "-f", help="table or json (the final counts)")) -> None:
-    """Deliver the outbox: exactly-once bookkeeping, retries with back-off; several may run on PostgreSQL."""
-    from retentio.act.worker import Worker, make_channels
+@app.command(help=_("Deliver the outbox: exactly-once bookkeeping, retries with back-off; several may run on "
+                    "PostgreSQL."))
+def worker(once: bool = typer.Option(False, "--once", help=_("Send what is due, then exit")),
+           batch: int = typer.Option(50, "--batch", min=1, max=1000, help=_("Messages claimed at a time")),
+           max_messages: int = typer.Option(None, "--max", help=_("Stop after this many messages")),
+           channel: list[str] = typer.Option(None, "--channel", help=_("Only these channels (email, webhook, "
+                                                                       "call_list)")),
+           lease: float = typer.Option(120.0, "--lease", help=_("Seconds a claim is held before others may retry it")),
+           fmt: str = typer.Option("table", "--format", "-f", help=_("table or json (the final counts)")),
+           lang: str = LangOpt) -> None:
+    import signal
+    import sys
 
-    settings = Settings()  # read now: the environment may have changed since the cached copy
+    from retentio.act.worker import Worker, make_channels, pending_email
+    from retentio.secrets import webhook_secret
+    from retentio.settings import load_settings
+    from retentio.shop import load_config, public_url_warning
+
+    lang_of(lang)
+    settings = load_settings()  # read now: the environment may have changed since the cached copy
     engine = state.engine()
     cfg = load_config(engine)
     channels = make_channels(settings.smtp_url, cfg.sender_email, cfg.sender_name or cfg.name,
-                             settings.smtp_rate_per_second, settings.webhook_secret or settings.secret_key)
-    names = channel or list({"call_list", *channels})
-    if "email" in names and "email" not in channels:
-        if channel:
-            raise typer.BadParameter("email needs RETENTIO_SMTP_URL (e.g. smtp://user:pass@host:587?starttls=1)")
-        err_console.print("[yellow]RETENTIO_SMTP_URL is not set: emails stay queued.[/]")
+                             settings.smtp_rate_per_second, webhook_secret(engine, settings))
+    names = channel or list({"call_list", "webhook", *channels})
+    if "email" not in channels:
+        if channel and "email" in channel:
+            raise ConfigError(Msg("email needs RETENTIO_SMTP_URL (e.g. smtp://user:pass@host:587?starttls=1)"))
+        waiting = pending_email(engine)
+        if waiting:
+            say(_("RETENTIO_SMTP_URL is not set: {n} emails stay queued until it is.", n=waiting), style="yellow",
+                err=True)
+    warning = public_url_warning(cfg)
+    if warning:
+        say(_("Warning: {text}", text=str(warning)), style="yellow", err=True)
     w = Worker(engine, channels, batch=batch, lease_seconds=lease, channel_names=names,
                require_double_opt_in=cfg.require_double_opt_in)
     stopping = {"flag": False}
 
-    def _stop(*_):
+    def _stop(*_args):
         stopping["flag"] = True  # finish the message in hand, hand back the rest
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    show = sys.stderr.isatty() and fmt == "table"
-    if show:
+    if sys.stderr.isatty() and fmt == "table":
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
+        from retentio.cli.output import err_console
+
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console) as bar:
-            task = bar.add_task("sending…", total=None)
+            task = bar.add_task(_("sending …"), total=None)
             stats = w.run(until_empty=once, max_messages=max_messages, stop=lambda: stopping["flag"],
-                          on_progress=lambda o: bar.update(task, description=f"{dict(w.stats)}"))
+                          on_progress=lambda o: bar.update(task, description=", ".join(
+                              f"{k}: {v}" for k, v in w.stats.items())))
     else:
         stats = w.run(until_empty=once, max_messages=max_messages, stop=lambda: stopping["flag"])
-    result = {"worker": w.id, **{k: v for k, v in stats.items()}}
+    result = {"worker": w.id, **dict(stats.items())}
     if fmt == "json":
         print(to_json(result))
     else:
-        console.print(" · ".join(f"{k}: {v}" for k, v in result.items()))
+        say(" · ".join(f"{k}: {v}" for k, v in result.items()))
 
 
-@app.command("unsubscribe-link")
-def unsubscribe_link(customer: str = typer.Argument(..., help="Customer number"),
-                     purpose: str = typer.Option("marketing", "--purpose")) -> None:
-    """The signed one-click unsubscribe link of a customer (works without login)."""
+@app.command("unsubscribe-link", help=_("The signed one-click unsubscribe link of a customer (works without login)."))
+def unsubscribe_link(customer: str = typer.Argument(..., help=_("Customer number")),
+                     purpose: str = typer.Option("marketing", "--purpose", help=_("marketing or transactional"))
+                     ) -> None:
     from retentio.act.links import unsubscribe_url
     from retentio.act.preview import customer_id_of
+    from retentio.shop import load_config
 
-    print(unsubscribe_url(customer_id_of(state.engine(), customer), purpose=purpose))
+    engine = state.engine()
+    print(unsubscribe_url(engine, customer_id_of(engine, customer), purpose=purpose,
+                          base=load_config(engine).public_url))
 
 
-@app.command()
-def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
-    """Serve the unsubscribe and feedback pages behind the signed links."""
+@app.command(help=_("Serve the unsubscribe and feedback pages behind the signed links."))
+def serve(host: str = typer.Option("127.0.0.1", "--host", help=_("Address to listen on")),
+          port: int = typer.Option(8000, "--port", help=_("Port to listen on")), lang: str = LangOpt) -> None:
     import uvicorn
 
     from retentio.web.links import create_app
 
-    uvicorn.run(create_app(state.engine()), host=host, port=port, log_level="warning")
+    lang_of(lang)
+    application = create_app(state.engine())
+    say(_("Listening on http://{host}:{port} (Ctrl-C stops)", host=host, port=port))
+    uvicorn.run(application, host=host, port=port, log_level="warning", server_header=False)

@@ -2,41 +2,40 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 
-from retentio import results
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, lang_of, state
-from retentio.cli.output import console, emit, to_json
-from retentio.i18n import Fmt, t
-from retentio.shop import load_config
+from retentio.cli.app import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
+from retentio.cli.data_cmds import parse_day
+from retentio.cli.output import emit, say, to_json
+from retentio.errors import ConfigError
+from retentio.i18n import Msg, _, message_text
 
 
-def reason_text(reasons, lang: str) -> str:
-    return "; ".join(t(f"reason_{r['reason']}", lang) for r in reasons or [])
+def _params(model: dict, f) -> str:
+    se = model.get("se") or {}
+    return ", ".join(f"{k}={f.num(v, 3, trim=True)}" + (f"±{f.num(se[k], 2, trim=True)}" if se.get(k) else "")
+                     for k, v in (model.get("params") or {}).items())
 
 
-def _params(model: dict) -> str:
-    return ", ".join(f"{k}={v:.4g}±{(model['se'].get(k) or float('nan')):.2g}" for k, v in model["params"].items())
-
-
-@app.command("at-risk")
-def at_risk(top: int = typer.Option(50, "--top", help="How many customers"),
-            min_churn: float = typer.Option(0.0, "--min-risk", help="Only churn risk ≥ this (0–1)"),
+@app.command("at-risk", help=_("Customers ranked by value at risk (CLV × churn probability), with the reasons."))
+def at_risk(top: int = typer.Option(50, "--top", help=_("How many customers")),
+            min_churn: float = typer.Option(0.0, "--min-risk", help=_("Only churn risk ≥ this (0–1)")),
             fmt: str = FormatOpt, lang: str = LangOpt) -> None:
-    """Customers ranked by value at risk (CLV × churn probability), with the reasons."""
+    from retentio import results
+    from retentio.labels import label, reasons_text
+    from retentio.shop import load_config
+
     check_format(fmt)
     lang = lang_of(lang)
     engine = state.engine()
     cfg = load_config(engine)
-    f = Fmt(lang, cfg.currency)
+    f = fmt_for(lang, engine)
     df, run = results.predictions(engine, top=top, min_churn=min_churn)
     rows = df.to_dict("records")
     for r in rows:
         r["name"] = " ".join(x for x in (r.get("first_name"), r.get("last_name")) if x) or None
-        r["reasons_text"] = reason_text((r.get("reasons") or [])[:1], lang)
-    meta = {"as_of": run.as_of, "currency": cfg.currency, "horizon_days": cfg.prediction_horizon_days,
+        r["reasons_text"] = reasons_text(r.get("reasons"), top=1)
+    meta = {"as_of": run.as_of, "currency": f.currency, "horizon_days": cfg.prediction_horizon_days,
             "model": ((run.summary or {}).get("predictions") or {}).get("chosen", {}).get("model")}
     if fmt != "table":
         keep = ["external_id", "name", "lifecycle", "model", "clv", "clv_low", "clv_high", "p_alive",
@@ -44,27 +43,25 @@ def at_risk(top: int = typer.Option(50, "--top", help="How many customers"),
                 "next_purchase_at", "reasons", "contract_renewal_probability", "contract_expected_months"]
         emit([{k: r.get(k) for k in keep} for r in rows], [(k, k, None) for k in keep], fmt, meta=meta)
         return
-    def pct(v):
-        return f.pct(v * 100, 0) if v is not None and v == v else "–"
-
-    # The table keeps to what fits a terminal; names, dates and all reasons are in --format json/csv.
-    cols = [("external_id", t("customer_no", lang), None),
-            ("lifecycle", t("status", lang), lambda v: t(v, lang) if v else "–"),
-            ("clv", t("clv", lang), f.money0), ("p_alive", t("p_alive", lang), pct),
-            ("churn_probability", t("churn_probability", lang), pct),
-            ("value_at_risk", t("value_at_risk", lang), f.money0),
-            ("reasons_text", t("reasons", lang), None)]
-    emit(rows, cols, "table", title=t("at_risk_title", lang, n=top))
+    cols = [("external_id", _("Customer"), None), ("lifecycle", _("Status"), lambda v: label("lifecycle", v)),
+            ("clv", _("CLV"), f.money0), ("churn_probability", _("Risk"), f.share),
+            ("value_at_risk", _("Value at risk"), f.money0), ("reasons_text", _("Main reason"), None),
+            ("p_alive", _("P(alive)"), f.share)]
+    emit(rows, cols, "table", title=_("Value at risk (top {n}, CLV × churn risk)", n=top),
+         caption=_("Names, dates and all reasons: --format csv or json"))
 
 
-@app.command()
-def predict(run_backtest: bool = typer.Option(False, "--backtest", help="Fit on a calibration period and score a holdout"),
-            calibration_end: str = typer.Option(None, "--calibration-end", help="Last calibration day, YYYY-MM-DD"),
-            holdout_end: str = typer.Option(None, "--holdout-end", help="Last holdout day, YYYY-MM-DD"),
-            time_unit: str = typer.Option("weeks", "--time-unit", help="days or weeks"),
-            engine_name: str = typer.Option("duckdb", "--engine", help="duckdb, postgres or pyspark"),
+@app.command(help=_("The transaction models: the chosen one, and with --backtest how every candidate tracks a "
+                    "holdout."))
+def predict(run_backtest: bool = typer.Option(False, "--backtest", help=_("Fit on a calibration period and score a "
+                                                                          "holdout")),
+            calibration_end: str = typer.Option(None, "--calibration-end", help=_("Last calibration day, YYYY-MM-DD")),
+            holdout_end: str = typer.Option(None, "--holdout-end", help=_("Last holdout day, YYYY-MM-DD")),
+            time_unit: str = typer.Option("weeks", "--time-unit", help=_("days or weeks")),
+            engine_name: str = typer.Option("duckdb", "--engine", help=_("duckdb, postgres or pyspark")),
             fmt: str = FormatOpt, lang: str = LangOpt) -> None:
-    """The transaction models: fitted parameters, and with --backtest how each one tracks a holdout."""
+    from retentio import results
+
     check_format(fmt, ("table", "json"))
     lang = lang_of(lang)
     engine = state.engine()
@@ -72,22 +69,29 @@ def predict(run_backtest: bool = typer.Option(False, "--backtest", help="Fit on 
         run = results.latest_run(engine)
         info = (run.summary or {}).get("predictions")
         if info is None:
-            raise typer.BadParameter("the last refresh stored no predictions; run `retentio refresh`")
+            raise ConfigError(Msg("the last refresh stored no predictions; run `retentio refresh`"))
         if fmt == "json":
             print(to_json({"as_of": run.as_of, **info}))
             return
+        f = fmt_for(lang, engine)
         chosen = info["chosen"]
-        if chosen["model"] == "rules":
-            console.print(t("fallback_rules", lang, why=chosen.get("reason")))
-        else:
-            console.print(f"[bold]{chosen['name']}[/] · {_params(chosen)} · LL {chosen['log_likelihood']:.3f}")
+        if chosen.get("model") == "rules":
+            say(_("Rules instead of a stochastic model, because: {why}", why=message_text(chosen.get("reason"))
+                  or _("the rules tracked the holdout best")))
+        elif chosen.get("model"):
+            say(f"{chosen['name']} · {_params(chosen, f)} · LL {f.num(chosen['log_likelihood'], 1)}")
+        for key, stage in (info.get("stages") or {}).items():
+            why = message_text(stage.get("reason"))
+            say(f"  {key}: {stage['status']}" + (f" – {why}" if why else ""))
         return
     from retentio.predictions import PredictionOptions, backtest
     from retentio.refresh import open_context
 
-    opts = PredictionOptions(unit=time_unit, calibration_end=_date(calibration_end), holdout_end=_date(holdout_end))
-    hold = opts.holdout_end
-    ctx = open_context(engine, as_of=hold, engine_name=engine_name)
+    if time_unit not in ("days", "weeks"):
+        raise ConfigError(Msg("--time-unit must be days or weeks"))
+    opts = PredictionOptions(unit=time_unit, calibration_end=parse_day(calibration_end, "--calibration-end"),
+                             holdout_end=parse_day(holdout_end, "--holdout-end"))
+    ctx = open_context(engine, as_of=opts.holdout_end, engine_name=engine_name)
     try:
         result = backtest(ctx, opts)
     finally:
@@ -98,41 +102,48 @@ def predict(run_backtest: bool = typer.Option(False, "--backtest", help="Fit on 
     render_backtest(result, lang)
 
 
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def render_backtest(result: dict, lang: str) -> None:
+    from retentio.formatting import Fmt
+    from retentio.labels import label
+
     f = Fmt(lang)
     if result.get("fallback"):
-        console.print(t("fallback_rules", lang, why=result["fallback"]))
+        say(_("Rules instead of a stochastic model, because: {why}", why=message_text(result["fallback"])))
     rows = []
     for key, m in result["models"].items():
         if "error" in m:
-            rows.append({"model": m["name"], "params": m["error"]})
+            rows.append({"model": m["name"], "params": message_text(m["error"])})
             continue
         h = m["holdout"]
-        rows.append({"model": m["name"], "params": _params(m), "ll": m["log_likelihood"], "mae": h["mae"],
+        rows.append({"model": m["name"], "params": _params(m, f), "ll": m["log_likelihood"], "mae": h["mae"],
                      "corr": h["correlation"], "pred": h["predicted_total"], "act": h["actual_total"],
                      "brier": h["brier_no_purchase"], "best": "★" if key == result.get("best") else ""})
-    cols = [("model", t("model", lang), None), ("best", "", None), ("params", t("parameters", lang), None),
-            ("ll", t("log_likelihood", lang), lambda v: f.num(v, 1)), ("mae", t("mae", lang), lambda v: f.num(v, 3)),
-            ("corr", t("correlation", lang), lambda v: f.num(v, 3)),
-            ("pred", f"Σ {t('predicted', lang)}", lambda v: f.num(v, 0)), ("act", f"Σ {t('actual', lang)}", f.num),
-            ("brier", t("brier", lang), lambda v: f.num(v, 4))]
-    emit(rows, cols, "table", title=t("backtest_title", lang, cal=result.get("calibration_end"),
-                                        hold=result.get("holdout_end"), unit=result.get("unit")))
+    cols = [("model", _("Model"), None), ("best", "", None), ("mae", _("MAE"), lambda v: f.num(v, 3)),
+            ("pred", _("Σ predicted"), lambda v: f.num(v, 0)), ("act", _("Σ actual"), f.num),
+            ("corr", _("Corr."), lambda v: f.num(v, 2)), ("brier", _("Brier"), lambda v: f.num(v, 3)),
+            ("ll", _("Log-lik."), lambda v: f.num(v, 0)), ("params", _("Parameters (± SE)"), None)]
+    emit(rows, cols, "table", title=_("Backtest: calibration to {cal}, holdout to {hold} ({unit})",
+                                      cal=result.get("calibration_end"), hold=result.get("holdout_end"),
+                                      unit=label("unit", result.get("unit"))),
+         caption=_("MAE: mean absolute error of holdout purchases per customer; Brier: of the chance of no "
+                   "purchase."))
+    spend = result.get("spend") or {}
+    if spend.get("status") == "ok":
+        h = spend["holdout"]
+        say(_("Spend (Gamma-Gamma): {params}; mean spend of the {n} holdout buyers: predicted {pred}, actual "
+              "{actual}", params=_params(spend, f), n=f.num(h["customers"]), pred=f.num(h["predicted_mean"], 2),
+              actual=f.num(h["actual_mean"], 2)))
     best = result.get("best")
     if best:
         m = result["models"][best]
         emit(m["holdout"]["by_frequency"],
-             [("frequency", "x", None), ("customers", t("customers", lang), f.num),
-              ("actual", t("actual", lang), lambda v: f.num(v, 2)),
-              ("predicted", t("predicted", lang), lambda v: f.num(v, 2))],
-             "table", title=f"{t('by_frequency_title', lang)} · {m['name']}")
-        console.print(t("best_model", lang, name=m["name"]))
+             [("frequency", "x", None), ("customers", _("Customers"), f.num),
+              ("actual", _("actual"), lambda v: f.num(v, 2)), ("predicted", _("predicted"), lambda v: f.num(v, 2))],
+             "table", title=_("Holdout purchases by calibration purchases · {name}", name=m["name"]))
+        paper = result.get("paper_tracking") or {}
+        if paper.get("steps") and best in paper["steps"][-1]["predicted"]:
+            last = paper["steps"][-1]
+            say(_("Cumulative repeat purchases since {start} (calibration and holdout, as Fader, Hardie & Lee 2005 "
+                  "plot them): actual {actual}, {name} {pred}", start=paper["start"], actual=f.num(last["actual"]),
+                  name=m["name"], pred=f.num(last["predicted"][best])))
+        say(_("Best model on the holdout: {name}", name=m["name"]))

@@ -1,30 +1,25 @@
-"""`retentio segments …`: saved segments over the customer view (the bare command lists RFM segments)."""
+"""`retentio segments …`: saved segments over the customer view (the bare command lists RFM segments); `targets`."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import typer
 
-from retentio.act import segments as seg
-from retentio.act.view import load_view, to_engine
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, lang_of, state
-from retentio.cli.output import console, emit, to_json
+from retentio.cli.app import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
+from retentio.cli.output import emit, say, to_json
 from retentio.errors import ConfigError
-from retentio.i18n import Fmt, t
-from retentio.shop import load_config
+from retentio.i18n import Msg, _
 
-segments_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
-                           help="RFM segments, or saved segments: list, save, show, preview, members, delete.")
+segments_app = typer.Typer(invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None,
+                           help=_("RFM segments, or saved segments: list, save, show, preview, members, delete."))
 app.add_typer(segments_app, name="segments")
 
 
 @segments_app.callback()
 def _summary(ctx: typer.Context, fmt: str = FormatOpt, lang: str = LangOpt,
-             by: str = typer.Option("rfm", help="rfm or lifecycle")) -> None:
-    """RFM segments (size, revenue) or lifecycle status counts; subcommands manage saved segments."""
+             by: str = typer.Option("rfm", help=_("rfm or lifecycle"))) -> None:
     if ctx.invoked_subcommand is None:
         from retentio.cli.report_cmds import rfm_summary
 
@@ -33,108 +28,135 @@ def _summary(ctx: typer.Context, fmt: str = FormatOpt, lang: str = LangOpt,
 
 def _definition(where: str | None, file: Path | None) -> dict:
     if bool(where) == bool(file):
-        raise typer.BadParameter("give the condition either as --where JSON or as --file")
-    raw = where if where else file.read_text(encoding="utf-8")
+        raise ConfigError(Msg("give the condition either as --where JSON or as --file"))
+    raw = where if where else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"condition is not valid JSON: {exc}") from None
+        raise ConfigError(Msg("the condition is not valid JSON: {error}", error=str(exc))) from None
 
 
 def _view():
+    import datetime as dt
+
+    from retentio.act.view import load_view, to_engine
+    from retentio.shop import load_config
+
     engine = state.engine()
     cfg = load_config(engine)
     return to_engine(load_view(engine, dt.datetime.now(dt.UTC), require_double_opt_in=cfg.require_double_opt_in))
 
 
-@segments_app.command("list")
-def list_cmd(fmt: str = FormatOpt) -> None:
-    """Saved segments."""
+def _segment(name: str | None):
+    from retentio.act import segments as seg
+
+    s = seg.get_segment(state.engine(), name or "")
+    if s is None:
+        raise ConfigError(Msg("unknown segment {name!r}", name=name))
+    return s
+
+
+@segments_app.command("list", help=_("Saved segments."))
+def list_cmd(fmt: str = FormatOpt, lang: str = LangOpt) -> None:
+    from retentio.act import segments as seg
+
     check_format(fmt)
+    lang_of(lang)
     rows = [{"name": s.name, "version": s.version, "description": s.description,
              "definition": s.definition if fmt == "json" else json.dumps(s.definition, ensure_ascii=False)}
             for s in seg.list_segments(state.engine())]
-    emit(rows, [("name", "Segment", None), ("version", "v", None), ("definition", "Definition", None)], fmt)
+    emit(rows, [("name", _("Segment"), None), ("version", "v", None), ("definition", _("Condition"), None)], fmt)
 
 
-@segments_app.command("save")
-def save_cmd(name: str, where: str = typer.Option(None, "--where", help='Condition as JSON, e.g. '
-                                                   '\'{"field": "lifecycle", "in": ["at_risk"]}\''),
-             file: Path = typer.Option(None, "--file", exists=True, dir_okay=False),
-             description: str = typer.Option(None, "--description")) -> None:
-    """Create or replace a segment (the condition is checked before it is saved)."""
+@segments_app.command("save", help=_("Create or replace a segment (the condition is checked before it is saved)."))
+def save_cmd(name: str = typer.Argument(..., help=_("Segment name")),
+             where: str = typer.Option(None, "--where", help=_('Condition as JSON, e.g. {"field": "lifecycle", '
+                                                               '"in": ["at_risk"]}')),
+             file: Path = typer.Option(None, "--file", exists=True, dir_okay=False, help=_("Condition in a JSON file")),
+             description: str = typer.Option(None, "--description", help=_("What the segment is for")),
+             lang: str = LangOpt) -> None:
+    from retentio.act import segments as seg
+
+    lang_of(lang)
     s = seg.save_segment(state.engine(), name, _definition(where, file), description)
-    console.print(f"Segment [bold]{name}[/] saved (version {s.version}).")
+    say(_("Segment {name} saved (version {version}).", name=name, version=s.version))
 
 
-@segments_app.command("show")
-def show_cmd(name: str) -> None:
-    s = seg.get_segment(state.engine(), name)
-    if s is None:
-        raise ConfigError(f"unknown segment {name!r}")
+@segments_app.command("show", help=_("A saved segment's definition as JSON."))
+def show_cmd(name: str = typer.Argument(..., help=_("Segment name")), lang: str = LangOpt) -> None:
+    lang_of(lang)
+    s = _segment(name)
     print(to_json({"name": s.name, "version": s.version, "description": s.description, "definition": s.definition}))
 
 
-@segments_app.command("delete")
-def delete_cmd(name: str) -> None:
+@segments_app.command("delete", help=_("Delete a saved segment."))
+def delete_cmd(name: str = typer.Argument(..., help=_("Segment name")), lang: str = LangOpt) -> None:
+    from retentio.act import segments as seg
+
+    lang_of(lang)
     if not seg.delete_segment(state.engine(), name):
-        raise ConfigError(f"unknown segment {name!r}")
-    console.print(f"Segment {name} deleted.")
+        raise ConfigError(Msg("unknown segment {name!r}", name=name))
+    say(_("Segment {name} deleted.", name=name))
 
 
-@segments_app.command("preview")
-def preview_cmd(name: str = typer.Argument(None), where: str = typer.Option(None, "--where"),
+@segments_app.command("preview", help=_("Size, share and value of a saved segment (or of --where) in one query."))
+def preview_cmd(name: str = typer.Argument(None, help=_("Segment name")),
+                where: str = typer.Option(None, "--where", help=_("A condition to try without saving it")),
                 fmt: str = FormatOpt, lang: str = LangOpt) -> None:
-    """Size, share and value of a saved segment (or of --where) in one engine query."""
+    from retentio.act import segments as seg
+    from retentio.labels import label
+
     check_format(fmt, ("table", "json"))
+    lang = lang_of(lang)
     engine = state.engine()
     if where:
-        cond, label = _definition(where, None), "(--where)"
+        cond, title = _definition(where, None), "(--where)"
     else:
-        s = seg.get_segment(engine, name or "")
-        if s is None:
-            raise ConfigError(f"unknown segment {name!r}")
-        cond, label = s.definition, name
-    p = seg.preview(_view(), label, cond, seg.resolver(engine))
+        cond, title = _segment(name).definition, name
+    seg.check_condition(engine, cond, name if not where else None)
+    p = seg.preview(_view(), title, cond, seg.resolver(engine))
     if fmt == "json":
         print(to_json(p.as_dict()))
         return
-    lang = lang_of(lang)
-    f = Fmt(lang)
-    console.print(f"[bold]{label}[/]: {f.num(p.customers)} ({f.pct(100 * p.share)}) · revenue {f.money(p.revenue)}"
-                  f" · CLV {f.money(p.clv)} · value at risk {f.money(p.value_at_risk)}"
-                  f" · reachable by email {f.num(p.email_marketing)}")
-    emit(p.sample, [("external_id", "Customer", None), ("first_name", "First", None), ("last_name", "Last", None),
-                    ("lifecycle", "Lifecycle", lambda v: t(v, lang) if v else "–"), ("revenue", "Revenue", f.money),
-                    ("churn_probability", "Churn", lambda v: f.pct(100 * v) if v is not None else "–"),
-                    ("clv", "CLV", f.money)], "table")
+    f = fmt_for(lang, engine)
+    say(_("{name}: {n} customers ({share}) · revenue {revenue} · CLV {clv} · value at risk {var} · reachable by "
+          "email {reach}", name=title, n=f.num(p.customers), share=f.share(p.share, 1), revenue=f.money0(p.revenue),
+          clv=f.money0(p.clv), var=f.money0(p.value_at_risk), reach=f.num(p.email_marketing)), style="bold")
+    emit(p.sample, [("external_id", _("Customer"), None), ("first_name", _("First name"), None),
+                    ("last_name", _("Last name"), None), ("lifecycle", _("Status"), lambda v: label("lifecycle", v)),
+                    ("revenue", _("Revenue"), f.money0), ("churn_probability", _("Risk"), f.share),
+                    ("clv", _("CLV"), f.money0)], "table")
 
 
-@segments_app.command("members")
-def members_cmd(name: str, fmt: str = typer.Option("csv", "--format", "-f", help="csv or json")) -> None:
-    """Customer numbers in a segment (for exports)."""
+@segments_app.command("members", help=_("Customer numbers in a segment (for exports)."))
+def members_cmd(name: str = typer.Argument(..., help=_("Segment name")),
+                fmt: str = typer.Option("csv", "--format", "-f", help=_("csv or json"))) -> None:
+    from retentio.act import segments as seg
+
     check_format(fmt, ("csv", "json"))
     engine = state.engine()
-    s = seg.get_segment(engine, name)
-    if s is None:
-        raise ConfigError(f"unknown segment {name!r}")
+    s = _segment(name)
     view = _view()
     f = view.filter(seg.compile_condition(view, s.definition, seg.resolver(engine)))
     rows = f.select("external_id", "email_marketing").order_by("external_id").to_pyarrow().to_pylist()
     emit(rows, [("external_id", "customer", None), ("email_marketing", "email_marketing", None)], fmt)
 
 
-@app.command()
-def targets(cost: float = typer.Option(..., "--cost", help="Cost of the action per customer (voucher, call)"),
-            budget: float = typer.Option(None, "--budget", help="Total budget; none: everyone worth it"),
-            uplift: float = typer.Option(0.1, "--uplift", help="Share of the value at risk the action saves"),
-            segment: str = typer.Option(None, "--segment", help="Only customers of this saved segment"),
-            reachable: bool = typer.Option(False, "--reachable", help="Only customers with email consent"),
-            top: int = typer.Option(50, "--top"), fmt: str = FormatOpt, lang: str = LangOpt) -> None:
-    """Who is worth a costly action: uplift × churn probability × CLV − cost, best first, within the budget."""
+@app.command(help=_("Who is worth a costly action: uplift × churn probability × CLV − cost, best first, within the "
+                    "budget."))
+def targets(cost: float = typer.Option(..., "--cost", help=_("Cost of the action per customer (voucher, call)")),
+            budget: float = typer.Option(None, "--budget", help=_("Total budget; none: everyone worth it")),
+            uplift: float = typer.Option(0.1, "--uplift", help=_("Share of the value at risk the action saves")),
+            segment: str = typer.Option(None, "--segment", help=_("Only customers of this saved segment")),
+            reachable: bool = typer.Option(False, "--reachable", help=_("Only customers with email consent")),
+            top: int = typer.Option(50, "--top", help=_("How many to list")), fmt: str = FormatOpt,
+            lang: str = LangOpt) -> None:
+    from retentio.act import segments as seg
     from retentio.act.targeting import rank_by_value
+    from retentio.labels import label
 
     check_format(fmt)
+    lang = lang_of(lang)
     engine = state.engine()
     view = _view()
     cond: dict = {"all": [{"field": "churn_probability", "is_null": False}]}
@@ -149,13 +171,12 @@ def targets(cost: float = typer.Option(..., "--cost", help="Cost of the action p
     ranked = rank_by_value(frame, uplift=uplift, budget=budget)
     chosen = ranked[ranked["selected"]]
     rows = chosen.head(top).to_dict("records")
-    lang = lang_of(lang)
-    fm = Fmt(lang)
+    fm = fmt_for(lang, engine)
     if fmt == "table":
-        console.print(f"{fm.num(len(chosen))} customers selected · cost {fm.money(cost * len(chosen))} · expected "
-                      f"incremental value {fm.money(chosen['eiv'].sum())} · {fm.num((ranked['reason'] == 'budget').sum())}"
-                      f" more worth it beyond the budget")
-    emit(rows, [("external_id", "Customer", None), ("first_name", "First", None), ("last_name", "Last", None),
-                ("lifecycle", "Lifecycle", lambda v: t(v, lang) if v else "–"),
-                ("churn_probability", "Churn", lambda v: fm.pct(100 * v)), ("clv", "CLV", fm.money),
-                ("eiv", "EIV", fm.money)], fmt)
+        say(_("{n} customers selected · cost {cost} · expected incremental value {value} · {more} more worth it "
+              "beyond the budget", n=fm.num(len(chosen)), cost=fm.money(cost * len(chosen)),
+              value=fm.money(chosen["eiv"].sum()), more=fm.num((ranked["reason"] == "budget").sum())))
+    emit(rows, [("external_id", _("Customer"), None), ("lifecycle", _("Status"), lambda v: label("lifecycle", v)),
+                ("churn_probability", _("Risk"), fm.share), ("clv", _("CLV"), fm.money0),
+                ("eiv", _("Expected gain"), fm.money), ("first_name", _("First name"), None),
+                ("last_name", _("Last name"), None)], fmt)

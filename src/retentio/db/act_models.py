@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from retentio.db.models import Base, BigId
 from retentio.db.types import JSONType, UTCDateTime
 
-OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "failed", "skipped")
+OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "in_doubt", "failed", "skipped")
 
 
 class SegmentDef(Base):

@@ -38,7 +38,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def make_engine(url: str | None = None) -> Engine:
     url = normalise_db_url(url or get_settings().database_url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": get_settings().sqlite_timeout})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)

@@ -27,7 +27,10 @@ def run_demo_flows(engine: Engine, mail_dir: Path, days: int = 28) -> dict:
     end = latest_run(engine).as_of
     start = (end - dt.timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
     cfg = load_config(engine)
-    w = Worker(engine, make_channels(f"file://{mail_dir}", cfg.sender_email, cfg.sender_name or cfg.name, 0, "demo"),
+    # The worker's clock steps through the weeks (quiet hours, caps); what a message promises (a voucher's
+    # last day) counts from when its .eml file is actually written.
+    w = Worker(engine, make_channels(f"file://{mail_dir}", cfg.sender_email, cfg.sender_name or cfg.name, 0,
+                                     "demo-webhook-secret-not-used-by-any-flow"),
                require_double_opt_in=cfg.require_double_opt_in)
     t, queued = start, 0
     while t <= end:

@@ -43,6 +43,17 @@ def lift_at(y: np.ndarray, p: np.ndarray, share: float = 0.1) -> float:
     return float(y[top].mean() / base) if base > 0 else float("nan")
 
 
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float | int | str]]:
+    """Mean forecast and observed rate in equal-width probability bins."""
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    return [{"bin": f"{edges[b]:.1f}–{edges[b + 1]:.1f}", "customers": int((idx == b).sum()),
+             "predicted": float(p[idx == b].mean()), "observed": float(y[idx == b].mean())}
+            for b in range(bins) if (idx == b).any()]
+
+
 def classification_metrics(y, p) -> dict[str, float]:
     y = np.asarray(y, dtype=int)
     p = np.asarray(p, dtype=float)

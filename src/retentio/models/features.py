@@ -1,10 +1,14 @@
 """Customer features at a cutoff date for the supervised churn model, and the label.
 
-Only what was known before the cutoff enters a feature; the label is "no
-purchase in [cutoff, cutoff + horizon)". Order features are computed by the
-analytics engine; feedback, service cases and events are aggregated by the
-operational database (they are small next to the orders, and one GROUP BY
-each).
+Only what was known before the cutoff enters a feature. The label is "no
+purchase in [cutoff, cutoff + horizon)" — for a customer with a running
+contract at the cutoff, "no contract still running at cutoff + horizon" (a
+cancellation or an end within the horizon). Customers with a running
+contract are scored even without a purchase. Order features are computed by
+the analytics engine; feedback, service cases and events are aggregated by
+the operational database (they are small next to the orders, and one GROUP
+BY each); custom customer attributes join as they are
+(:mod:`retentio.models.attributes`).
 """
 
 from __future__ import annotations
@@ -109,12 +113,28 @@ def churn_label(t: Tables, cutoff: dt.datetime, horizon_days: float) -> ibis.Tab
     return later.group_by("customer_id").aggregate(future_purchases=later.count())
 
 
+def contract_label(t: Tables, cutoff: dt.datetime, horizon_days: float) -> ibis.Table:
+    """Contract customers at the cutoff still holding a contract at cutoff + horizon."""
+    end = ibis.literal(cutoff + dt.timedelta(days=horizon_days), type="timestamp")
+    s = t.subscriptions
+    running = s.filter((s.started < end) & (s.ended.isnull() | (s.ended >= end)))
+    return running.group_by("customer_id").aggregate(still_under_contract=running.count())
+
+
 def feature_frame(backend: Backend, t: Tables, engine: Engine, cutoff_local: dt.datetime, tz: str, *,
-                  horizon_days: float | None = None, typical_interval: float = 90.0) -> pd.DataFrame:
-    """One row per customer with a purchase before the cutoff: FEATURES (+ ``churned`` given a horizon)."""
+                  horizon_days: float | None = None, typical_interval: float = 90.0,
+                  attributes: tuple[pd.DataFrame, dict[str, str]] | None = None) -> pd.DataFrame:
+    """One row per customer with a purchase before the cutoff or a contract running at it: FEATURES
+    and the attribute columns (+ ``churned`` given a horizon). ``df.attrs["features"]`` lists the
+    feature columns, ``df.attrs["reasons"]`` their churn reasons."""
     df = backend.execute(order_features(t, cutoff_local))
     contracts = backend.execute(contract_features(t, cutoff_local))
+    running = contracts[contracts["contract_running"] == 1]
     df = df.merge(contracts, on="customer_id", how="left")
+    extra = running[~running["customer_id"].isin(df["customer_id"])]
+    if len(extra):
+        df = pd.concat([df, extra], ignore_index=True)
+        df["purchases"] = df["purchases"].fillna(0)
     df = df.merge(side_features(engine, to_utc(cutoff_local, tz)), on="customer_id", how="left")
     for col in ("contract_running", "contract_cancelled", "open_cases", "cases_90d", "events_30d", "events_90d",
                 "feedback_count"):
@@ -126,9 +146,23 @@ def feature_frame(backend: Backend, t: Tables, engine: Engine, cutoff_local: dt.
     df["return_share"] = df["returns"] / (df["purchases"] + df["returns"])
     for col in FEATURES:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    extra_features: list[str] = []
+    reasons = dict(REASON_OF)
+    if attributes is not None and len(attributes[1]):
+        frame, attr_reasons = attributes
+        df = df.merge(frame, on="customer_id", how="left")
+        extra_features = list(attr_reasons)
+        reasons.update(attr_reasons)
     if horizon_days is not None:
         label = backend.execute(churn_label(t, cutoff_local, horizon_days))
         df = df.merge(label, on="customer_id", how="left")
-        df["churned"] = (df["future_purchases"].fillna(0) == 0).astype(int)
-    cols = ["customer_id", *FEATURES] + (["churned"] if horizon_days is not None else [])
-    return df[cols].sort_values("customer_id").reset_index(drop=True)
+        kept = backend.execute(contract_label(t, cutoff_local, horizon_days))
+        df = df.merge(kept, on="customer_id", how="left")
+        under_contract = df["contract_running"] == 1
+        df["churned"] = np.where(under_contract, df["still_under_contract"].fillna(0) == 0,
+                                 df["future_purchases"].fillna(0) == 0).astype(int)
+    cols = ["customer_id", *FEATURES, *extra_features] + (["churned"] if horizon_days is not None else [])
+    out = df[cols].sort_values("customer_id").reset_index(drop=True)
+    out.attrs["features"] = [*FEATURES, *extra_features]
+    out.attrs["reasons"] = reasons
+    return out

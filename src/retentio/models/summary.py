@@ -4,7 +4,9 @@ analytics engine from the stored orders.
 Conventions (those of the published CDNOW summary and of lifetimes):
 
 * Purchases are counted per calendar day in the shop's time zone: several
-  orders on one day are one purchase occasion (their amounts add up).
+  orders on one day are one purchase occasion (their amounts add up, and a
+  cancellation or return booked the same day is netted against them; a day
+  whose purchases were all taken back the same day is no purchase occasion).
 * ``frequency`` = purchase days after the first one, up to and including the
   calibration end day; ``recency`` = days from the first to the last purchase
   day; ``T`` = days from the first purchase day to the calibration end day.
@@ -23,7 +25,7 @@ import datetime as dt
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import customer_purchases
+from retentio.analytics.definitions import is_purchase, revenue
 from retentio.analytics.engine import Backend, Tables
 from retentio.errors import RetentioError
 
@@ -39,9 +41,13 @@ def unit_days(unit: str) -> float:
 
 
 def purchase_days(t: Tables) -> ibis.Table:
-    p = customer_purchases(t.orders)
-    day = p.placed.truncate("D")
-    return p.mutate(day=day).group_by(["customer_id", "day"]).aggregate(amount=p.net_total.sum())
+    """customer_id, day, amount: one row per customer and purchase day (net amount; NULL when unknown)."""
+    o = t.orders.filter(t.orders.customer_id.notnull())
+    o = o.mutate(day=o.placed.truncate("D"), rev=revenue(o), buy=ibis.ifelse(is_purchase(o), 1, 0),
+                 unknown=ibis.ifelse(is_purchase(o) & o.net_total.isnull(), 1, 0))
+    days = o.group_by(["customer_id", "day"]).aggregate(amount=o.rev.sum(), buys=o.buy.sum(), unknown=o.unknown.sum())
+    kept = days.filter((days.buys > 0) & ((days.amount > 0) | (days.unknown > 0)))
+    return kept.select("customer_id", "day", amount=ibis.ifelse(kept.unknown > 0, ibis.null("float64"), kept.amount))
 
 
 def summary_expr(t: Tables, calibration_end: dt.date, observation_end: dt.date | None, unit: str) -> ibis.Table:
@@ -107,6 +113,25 @@ def holdout_steps(backend: Backend, t: Tables, calibration_end: dt.date, observa
     hold = days.filter((days.day > cal_end) & (days.day <= obs_end)).semi_join(known, "customer_id")
     step = ((hold.day.epoch_seconds() - cal_end.epoch_seconds() - 1) / (unit_days(unit) * DAY)).floor() + 1
     stepped = hold.mutate(step=step.cast("int64"))
+    out = backend.execute(stepped.group_by("step").aggregate(purchases=stepped.count()))
+    return out.sort_values("step").reset_index(drop=True)
+
+
+def repeat_steps(backend: Backend, t: Tables, calibration_end: dt.date, observation_end: dt.date,
+                 unit: str) -> pd.DataFrame:
+    """Repeat purchase days (every purchase day after a customer's first) of the customers with a
+    purchase by the calibration end, per time unit counted from the first of all first purchases
+    (1 = the first unit), through the observation end: the data of [FHL05] Figure 3."""
+    days = purchase_days(t)
+    cal_end = ibis.literal(dt.datetime.combine(calibration_end, dt.time()), type="timestamp")
+    obs_end = ibis.literal(dt.datetime.combine(observation_end, dt.time()), type="timestamp")
+    firsts = days.filter(days.day <= cal_end).group_by("customer_id").aggregate(first=days.day.min())
+    j = days.join(firsts, "customer_id")
+    repeat = j.filter((j.day > j["first"]) & (j.day <= obs_end))
+    start = firsts.aggregate(s=firsts["first"].min())
+    r = repeat.cross_join(start)
+    step = ((r.day.epoch_seconds() - r.s.epoch_seconds() - 1) / (unit_days(unit) * DAY)).floor() + 1
+    stepped = r.mutate(step=step.cast("int64"))
     out = backend.execute(stepped.group_by("step").aggregate(purchases=stepped.count()))
     return out.sort_values("step").reset_index(drop=True)
 

@@ -9,82 +9,147 @@
 The signed token is the credential. A CSRF token would add nothing: whoever
 holds the link can already post the one-click form, which must work without
 cookies by RFC 8058.
+
+Every answer is an HTML page naming the shop, in the customer's language
+(the browser's or the shop's for a link that is not valid), with a strict
+Content-Security-Policy and the other protective headers; bodies over 16 KiB
+are refused with 413. A link that is forged, cut, well-signed but malformed,
+or for a customer who no longer exists gets 404, never 500; errors are logged
+by kind, never with their data.
 """
 
 from __future__ import annotations
 
-from html import escape
+import logging
+from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
-from retentio import i18n
 from retentio.act.consent import customer_lang, record_feedback, unsubscribe
-from retentio.act.links import BadToken, LinkClaim, verify
+from retentio.act.links import BadToken, LinkClaim, link_secret, verify
+from retentio.i18n import LANGS, tr
+
+log = logging.getLogger(__name__)
+MAX_BODY = 16 * 1024
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+_env = jinja2.Environment(loader=jinja2.PackageLoader("retentio.web", "templates"), autoescape=True)
 
 
-def _page(lang: str, title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" '
-        f'content="width=device-width"><title>{escape(title)}</title><style>body{{font-family:system-ui,sans-serif;'
-        f'max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}}button{{font-size:1rem;padding:.5rem 1.2rem}}'
-        f'label{{margin-right:.4rem}}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>', status)
-
-
-def _claim(token: str, action: str) -> LinkClaim:
-    try:
-        claim = verify(token)
-    except BadToken:
-        raise HTTPException(404, i18n.t("web_bad_link", "de") + " / " + i18n.t("web_bad_link", "en")) from None
-    if claim.action != action:
-        raise HTTPException(404, "wrong link type")
-    return claim
+def browser_lang(request: Request, default: str) -> str:
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGS:
+            return code
+    return default
 
 
 def create_app(engine: Engine) -> FastAPI:
-    app = FastAPI(title="Retentio links", docs_url=None, redoc_url=None)
+    from retentio.shop import load_config
 
-    def t(key: str, lang: str) -> str:
-        return i18n.t(f"web_{key}", lang)
+    app = FastAPI(title="Retentio links", docs_url=None, redoc_url=None, openapi_url=None)
+    secret = link_secret(engine)
+
+    def shop() -> dict[str, Any]:
+        cfg = load_config(engine)
+        return {"name": cfg.name, "logo_url": cfg.logo_url, "legal_name": cfg.legal_name or cfg.name,
+                "address": cfg.postal_address, "url": cfg.shop_url, "lang": cfg.locale[:2]}
+
+    def page(lang: str, title: str, paragraphs: list[str], status: int = 200, **extra: Any) -> HTMLResponse:
+        html = _env.get_template("link_page.html").render(lang=lang, title=title, paragraphs=paragraphs,
+                                                          shop=shop(), **extra)
+        return HTMLResponse(html, status)
+
+    def refused(request: Request, status: int = 404) -> HTMLResponse:
+        lang = browser_lang(request, shop()["lang"] if shop()["lang"] in LANGS else "de")
+        return page(lang, tr(lang, "This link is not valid."),
+                    [tr(lang, "Please use the link from your most recent email, or contact us.")], status)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            response: Response = Response(status_code=413)
+        else:
+            try:
+                response = await call_next(request)
+            except Exception as exc:  # never a 500 with data in it, never a traceback in the log
+                log.warning("link page failed: %s", type(exc).__name__)
+                response = HTMLResponse("<!doctype html><title>Error</title><p>Error", 500)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers[k] = v
+        return response
+
+    def claim_of(token: str, action: str) -> LinkClaim | None:
+        try:
+            claim = verify(token, secret)
+        except BadToken:
+            return None
+        return claim if claim.action == action else None
+
+    async def form_of(request: Request) -> dict[str, list[str]] | None:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return None
+        return parse_qs(body.decode("utf-8", "replace"))
 
     @app.get("/u/{token}", response_class=HTMLResponse)
-    def unsubscribe_page(token: str) -> HTMLResponse:
-        claim = _claim(token, "unsubscribe")
-        lang = customer_lang(engine, claim.customer_id)
-        return _page(lang, t("unsub_title", lang), f'<p>{t("unsub_ask", lang)}</p><form method="post">'
-                     f'<button type="submit">{t("unsub_button", lang)}</button></form>')
+    def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+        claim = claim_of(token, "unsubscribe")
+        lang = customer_lang(engine, claim.customer_id) if claim else None
+        if claim is None or lang is None:
+            return refused(request)
+        return page(lang, tr(lang, "Unsubscribe from the newsletter"),
+                    [tr(lang, "Do you no longer want to receive marketing emails from us?")], form="unsubscribe",
+                    button=tr(lang, "Unsubscribe"))
 
     @app.post("/u/{token}", response_class=HTMLResponse)
-    async def unsubscribe_post(token: str) -> HTMLResponse:
-        claim = _claim(token, "unsubscribe")
+    async def unsubscribe_post(token: str, request: Request) -> HTMLResponse:
+        claim = claim_of(token, "unsubscribe")
+        if claim is None or await form_of(request) is None:
+            return refused(request)
         if not unsubscribe(engine, claim.customer_id, claim.channel, claim.purpose):
-            raise HTTPException(404, "unknown customer")
-        lang = customer_lang(engine, claim.customer_id)
-        return _page(lang, t("unsub_title", lang), f'<p>{t("unsub_done", lang)}</p>')
+            return refused(request)
+        lang = customer_lang(engine, claim.customer_id) or "de"
+        return page(lang, tr(lang, "Unsubscribe from the newsletter"),
+                    [tr(lang, "You are unsubscribed. You will receive no more marketing emails; order and service "
+                              "messages still reach you.")])
 
     @app.get("/f/{token}", response_class=HTMLResponse)
-    def feedback_page(token: str) -> HTMLResponse:
-        claim = _claim(token, "feedback")
-        lang = customer_lang(engine, claim.customer_id)
-        radios = "".join(f'<label><input type="radio" name="score" value="{i}" required> {i}</label>'
-                         for i in range(11))
-        return _page(lang, t("fb_title", lang), f'<form method="post"><p>{t("fb_ask", lang)}</p><p>{radios}</p>'
-                     f'<p><label for="c">{t("fb_comment", lang)}</label><br><textarea id="c" name="comment" '
-                     f'rows="4" cols="40" maxlength="2000"></textarea></p>'
-                     f'<button type="submit">{t("fb_send", lang)}</button></form>')
+    def feedback_page(token: str, request: Request) -> HTMLResponse:
+        claim = claim_of(token, "feedback")
+        lang = customer_lang(engine, claim.customer_id) if claim else None
+        if claim is None or lang is None:
+            return refused(request)
+        return page(lang, tr(lang, "Your opinion"),
+                    [tr(lang, "How likely are you to recommend us? (0 = not at all, 10 = extremely)")],
+                    form="feedback", button=tr(lang, "Send"),
+                    comment_label=tr(lang, "Anything you would like to tell us?"))
 
     @app.post("/f/{token}", response_class=HTMLResponse)
     async def feedback_post(token: str, request: Request) -> HTMLResponse:
-        claim = _claim(token, "feedback")
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
-        try:
-            score = int(form.get("score", [""])[0])
-            record_feedback(engine, claim.customer_id, score, form.get("comment", [""])[0][:2000])
-        except ValueError:
-            raise HTTPException(422, "score must be a whole number from 0 to 10") from None
-        lang = customer_lang(engine, claim.customer_id)
-        return _page(lang, t("fb_title", lang), f'<p>{t("fb_done", lang)}</p>')
+        claim = claim_of(token, "feedback")
+        lang = customer_lang(engine, claim.customer_id) if claim else None
+        form = await form_of(request)
+        if claim is None or lang is None or form is None:
+            return refused(request)
+        raw = (form.get("score") or [""])[0]
+        if not raw.isdigit() or not 0 <= int(raw) <= 10:
+            return page(lang, tr(lang, "Your opinion"), [tr(lang, "Please choose a score from 0 to 10.")], 422,
+                        form="feedback", button=tr(lang, "Send"),
+                        comment_label=tr(lang, "Anything you would like to tell us?"))
+        comment = (form.get("comment") or [""])[0][:2000].replace("\x00", "")
+        record_feedback(engine, claim.customer_id, int(raw), comment)
+        return page(lang, tr(lang, "Your opinion"), [tr(lang, "Thank you for your feedback!")])
 
     return app

@@ -1,0 +1,116 @@
+"""A refresh always finishes, stores what it can, and readers never see half of one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from tests.helpers import load_orders, write_csv
+
+from retentio import refresh as refresh_module
+from retentio.ingest.importer import run_import
+from retentio.refresh import refresh
+from retentio.results import kpis, latest_run, predictions
+
+
+def _shop(engine, tmp_path, customers: int = 300, seed: int = 3, dropout: bool = True):
+    """Customers buying at Gamma-distributed Poisson rates over two years (dropping out or not)."""
+    rng = np.random.default_rng(seed)
+    start = dt.datetime(2023, 1, 1)
+    rows = []
+    for c in range(customers):
+        t = rng.uniform(0, 300)
+        rate = rng.gamma(1.5, 1 / 40)
+        life = rng.exponential(200) if dropout else 1e9
+        k = 0
+        while t < 730:
+            if t <= life or k == 0:
+                rows.append((f"o{c}-{k}", f"c{c}", (start + dt.timedelta(days=t)).isoformat(), f"{rng.gamma(4, 8):.2f}"))
+            k += 1
+            t += rng.exponential(1 / rate)
+    load_orders(engine, tmp_path, rows)
+
+
+def test_a_failing_prediction_stage_leaves_kpis_and_other_stages(sqlite_engine, tmp_path, monkeypatch):
+    _shop(sqlite_engine, tmp_path)
+    from retentio.predictions import transactions
+
+    def broken(*_a, **_k):
+        raise ZeroDivisionError("a bug in one stage")
+
+    monkeypatch.setattr("retentio.predictions.transaction_scores", broken)
+    assert transactions.transaction_scores is not broken
+    run = refresh(sqlite_engine)
+    assert run.status == "ok"
+    stages = run.summary["predictions"]["stages"]
+    assert stages["transactions"] == {"status": "failed", "reason": {"msg": "unexpected error ({kind})",
+                                                                     "args": {"kind": "ZeroDivisionError"}}}
+    assert stages["churn"]["status"] in ("ok", "skipped") and stages["contracts"]["status"] == "skipped"
+    df, _ = kpis(sqlite_engine, "month")
+    assert len(df) > 12 and df["s"].sum() > 0
+    pred, _ = predictions(sqlite_engine)
+    assert len(pred) > 0 and pred["clv"].isna().all() and (pred["model"] == "none").all()
+
+
+def test_no_dropout_data_choose_the_nbd_and_stay_plausible(sqlite_engine, tmp_path):
+    _shop(sqlite_engine, tmp_path, customers=400, dropout=False)
+    run = refresh(sqlite_engine)
+    info = run.summary["predictions"]
+    bt = info["backtest"]
+    assert {"nbd", "rules"} <= set(bt["ranking"])
+    assert info["chosen"]["model"] == bt["ranking"][0] or info["chosen"]["refit_failures"]
+    bound = info["chosen"]["plausibility"]
+    pred, _ = predictions(sqlite_engine)
+    assert (pred["expected_purchases"] <= bound["purchases"] + 1e-9).all()
+    assert (pred["clv"] <= bound["revenue"] + 1e-6).all()
+
+
+def test_contracts_without_orders(sqlite_engine, tmp_path):
+    rng = np.random.default_rng(1)
+    rows = []
+    for c in range(1200):
+        start = dt.date(2020, 1, 1) + dt.timedelta(days=int(rng.integers(0, 1200)))
+        months = int(rng.geometric(0.06))
+        cancelled = start + dt.timedelta(days=30 * months)
+        rows.append([f"S{c}", f"c{c}", start.isoformat(), cancelled.isoformat() if cancelled < dt.date(2024, 6, 1)
+                     else "", "29.90"])
+    path = write_csv(tmp_path / "abos.csv", ["subscription_id", "customer_id", "started_at", "cancelled_at",
+                                              "monthly_amount"], rows)
+    assert run_import(sqlite_engine, "subscriptions", path).rows_rejected == 0
+    run = refresh(sqlite_engine)
+    assert run.status == "ok"
+    stages = run.summary["predictions"]["stages"]
+    assert stages["transactions"]["status"] == "skipped" and stages["contracts"]["status"] == "ok"
+    assert stages["churn"]["status"] == "ok"  # the label: no contract left at cutoff + horizon
+    df, _ = kpis(sqlite_engine, "month")
+    assert df["s"].max() > 100  # running contracts make customers active
+    pred, _ = predictions(sqlite_engine)
+    assert pred["contract_renewal_probability"].notna().any() and pred["churn_probability"].between(0, 1).all()
+
+
+def test_readers_see_the_last_complete_run_until_the_next_one_is_complete(sqlite_engine, tmp_path, monkeypatch):
+    _shop(sqlite_engine, tmp_path, customers=250)
+    first = refresh(sqlite_engine)
+    before, _ = predictions(sqlite_engine)
+    assert len(before) > 0
+
+    def killed(*_a, **_k):  # the process dies after the scores are stored, before the run is complete
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(refresh_module, "store_kpis", killed)
+    with pytest.raises(KeyboardInterrupt):
+        refresh(sqlite_engine)
+    assert latest_run(sqlite_engine).id == first.id
+    after, _ = predictions(sqlite_engine)
+    assert len(after) == len(before)
+    assert after["value_at_risk"].sum() == pytest.approx(before["value_at_risk"].sum())
+    with sqlite_engine.connect() as c:
+        statuses = [r[0] for r in c.execute(sa.text("select status from refresh_runs order by id"))]
+    assert statuses == ["ok", "running"]  # as a killed process leaves it
+    monkeypatch.undo()
+    third = refresh(sqlite_engine)
+    with sqlite_engine.connect() as c:
+        runs = {r[0] for r in c.execute(sa.text("select distinct run_id from customer_predictions"))}
+    assert runs == {third.id}  # the dead run's rows are gone with the old ones
