@@ -2,6 +2,7 @@
 
     python benchmarks/bench_refresh.py --orders 1000000 --customers 100000
     python benchmarks/bench_refresh.py --orders 10000000 --customers 1000000 --skip-import
+    python benchmarks/bench_refresh.py --real uci      # or cdnow: the public files in ../shared/data
 
 Writes a synthetic canonical orders CSV, imports it (SQLite), refreshes with
 DuckDB, and times the baseline: one DuckDB GROUP BY customer over the same
@@ -24,6 +25,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 OUT = Path(__file__).parent / "out"
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REAL = {"uci": ("online_retail/online_retail_2010_2011.parquet", "uci-online-retail"),
+        "cdnow": ("cdnow/CDNOW_master.txt", "cdnow")}
 
 
 def make_orders(n: int, customers: int, seed: int = 1) -> pa.Table:
@@ -64,6 +68,7 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--skip-import", action="store_true", help="load rows via Arrow instead of timing the importer")
     ap.add_argument("--reuse-db", action="store_true", help="keep a database from an earlier run of the same size")
+    ap.add_argument("--real", choices=sorted(REAL), help="import a public dataset from ../shared/data instead")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     import duckdb
@@ -74,7 +79,7 @@ def main() -> None:
     from retentio.refresh import refresh
 
     OUT.mkdir(exist_ok=True)
-    tag = f"{args.orders}"
+    tag = args.real or f"{args.orders}"
     db = OUT / f"bench-{tag}.db"
     reuse = args.reuse_db and db.exists()
     if not reuse:
@@ -85,6 +90,11 @@ def main() -> None:
               "cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__}
     if reuse:
         result["reused_db"] = str(db)
+    elif args.real:
+        path, preset = REAL[args.real]
+        t = time.perf_counter()
+        s = run_import(engine, "orders", DATA / path, preset=preset)
+        result.update(dataset=args.real, orders=s.rows_read, import_s=time.perf_counter() - t)
     elif args.skip_import:
         table = make_orders(args.orders, args.customers)
         t = time.perf_counter()
@@ -101,7 +111,7 @@ def main() -> None:
         assert s.rows_read == s.rows_imported + s.rows_rejected
 
     t = time.perf_counter()
-    run = refresh(engine, active_window=90)
+    run = refresh(engine, active_window=None if args.real else 90)
     result["refresh_s"] = time.perf_counter() - t
     result["refresh_parts_s"] = run.summary["timings_s"]
     result["customers"] = run.summary["customers"]

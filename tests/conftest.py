@@ -26,6 +26,16 @@ PG_URL = os.environ.get("RETENTIO_TEST_POSTGRES_URL", "postgresql+psycopg://post
 REQUIRED = {x.strip() for x in os.environ.get("RETENTIO_TEST_REQUIRE", "").split(",") if x.strip()}
 
 
+@pytest.fixture(autouse=True)
+def english_unless_asked():
+    """A test that runs the CLI with --lang de sets the process's language; the next test starts in English."""
+    from retentio import i18n
+
+    token = i18n._current.set(None)
+    yield
+    i18n._current.reset(token)
+
+
 def unavailable(what: str, why: str):
     if what in REQUIRED:
         pytest.fail(f"{what} is required in this run (RETENTIO_TEST_REQUIRE) but unavailable: {why}")

@@ -161,4 +161,4 @@ def test_thin_history_falls_back_to_rules_and_says_so(tmp_path):
     assert (df["model"] == "rules").all() and df["p_alive"].isna().all()
     assert df["churn_probability"].between(0, 1).all() and df["clv"].notna().all()
     res = runner.invoke(app, ["--db", str(tmp_path / "small.db"), "predict", "--lang", "en"])
-    assert "rules instead" in res.output
+    assert "Rules instead" in res.output

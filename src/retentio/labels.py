@@ -66,12 +66,19 @@ CONSENT_STATUSES = {"granted": N_("granted"), "denied": N_("denied"), "withdrawn
 PERIODS = {"week": N_("week"), "month": N_("month"), "quarter": N_("quarter")}
 UNITS = {"weeks": N_("weeks"), "days": N_("days")}
 STAGE_STATUSES = {"ok": N_("ok"), "skipped": N_("not run"), "failed": N_("failed")}
+MESSAGE_STATUSES = {"pending": N_("queued"), "claimed": N_("being sent"), "sending": N_("being sent"),
+                    "sent": N_("sent"), "in_doubt": N_("in doubt"), "failed": N_("failed"), "skipped": N_("skipped"),
+                    "retry": N_("to retry"), "worker": N_("worker")}
+MODEL_NAMES = {"Rules": N_("Rules")}  # the models' own names (BG/NBD, …) are proper names, the same in both
+PARAMETERS = {"typical_interval": N_("typical interval"), "alpha": "α", "beta": "β", "gamma": "γ"}
+STAGES = {"transactions": N_("transaction model"), "spend": N_("spend model"), "churn": N_("churn model"),
+          "contracts": N_("contracts")}
 
 TABLES = {
     "lifecycle": LIFECYCLE, "track": TRACKS, "segment": SEGMENTS, "reason": REASONS, "skip": SKIPS,
     "verdict": VERDICTS, "verdict_short": VERDICTS_SHORT, "window_source": WINDOW_SOURCES,
     "order_status": ORDER_STATUSES, "interval_source": INTERVAL_SOURCES, "consent": CONSENT_STATUSES,
-    "period": PERIODS, "unit": UNITS, "stage": STAGE_STATUSES,
+    "period": PERIODS, "unit": UNITS, "stage": STAGE_STATUSES, "stage_name": STAGES, "model": MODEL_NAMES, "message": MESSAGE_STATUSES,
 }
 
 
@@ -87,3 +94,16 @@ def reasons_text(reasons, lang: str | None = None, top: int | None = None) -> st
     """Churn reasons (``[{"reason": code, "push": …}]``) as one line."""
     items = list(reasons or [])[:top] if top else list(reasons or [])
     return "; ".join(label("reason", r.get("reason"), lang) for r in items if isinstance(r, dict))
+
+
+def params_text(model: dict, f, *, compact: bool = False, lang: str | None = None) -> str:
+    """A fitted model's parameters with standard errors, in the language of ``f``: "r = 0,731 ± 0,030, α = …"."""
+    se = model.get("se") or {}
+    eq, pm = ("=", "±") if compact else (" = ", " ± ")
+    out = []
+    for k, v in (model.get("params") or {}).items():
+        name = PARAMETERS.get(k, k)
+        name = tr(lang or current_lang(), name) if name.isascii() and k in PARAMETERS else name
+        out.append(f"{name}{eq}{f.num(v, 3, trim=compact)}" + (f"{pm}{f.num(se[k], 3 if not compact else 2, trim=compact)}"
+                                                               if se.get(k) is not None else ""))
+    return ", ".join(out)

@@ -19,6 +19,7 @@ from retentio.db.models import (
 )
 from retentio.db.session import session_scope
 from retentio.errors import RetentioError
+from retentio.i18n import Msg
 from retentio.results import latest_run, predictions, scores
 
 MAX_EVENTS = 50
@@ -34,7 +35,7 @@ def customer_profile(engine: Engine, ref: str) -> dict[str, Any]:
         if cust is None and ref.isdigit():
             cust = s.get(Customer, int(ref))
         if cust is None:
-            raise RetentioError(f"customer {ref!r} not found (give the customer number from your data)")
+            raise RetentioError(Msg("customer {ref!r} not found (give the customer number from your data)", ref=ref))
         cid = cust.id
         orders = s.scalars(select(Order).where(Order.customer_id == cid).order_by(Order.placed_at)).all()
         lines_by_order: dict[int, list[dict]] = {}

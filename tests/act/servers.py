@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -24,6 +25,9 @@ class _Inbox:
         self.messages: list[email.message.EmailMessage] = []
         self.lock = threading.Lock()
         self.refuse: set[str] = set()
+        self.envelopes: list[tuple[str, list[str], list[str]]] = []  # (mail from, rcpt tos, MAIL options)
+        self.drop = 0  # this many DATA commands: take the message, then drop the connection without a reply
+        self.hang = 0.0  # seconds to wait before answering DATA (a server that goes silent)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse:
@@ -35,6 +39,13 @@ class _Inbox:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(msg)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options)))
+            drop, self.drop = self.drop > 0, max(self.drop - 1, 0)
+        if drop:
+            server.transport.abort()  # the message is here, the client never hears so
+            return "250 never sent"
+        if self.hang:
+            await asyncio.sleep(self.hang)
         return "250 Message accepted for delivery"
 
 
@@ -56,10 +67,10 @@ class SmtpSink:
     """
 
     def __init__(self, port: int | None = None, *, tls=None, implicit_tls: bool = False,
-                 logins: dict[str, str] | None = None) -> None:
+                 logins: dict[str, str] | None = None, smtputf8: bool = False) -> None:
         self.port = port or free_port()
         self.inbox = _Inbox()
-        kwargs: dict = {}
+        kwargs: dict = {"enable_SMTPUTF8": smtputf8}
         if tls is not None and implicit_tls:
             kwargs["ssl_context"] = tls
         elif tls is not None:

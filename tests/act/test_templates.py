@@ -11,12 +11,16 @@ from retentio.errors import ConfigError
 CONTEXT = {
     "lang": "de", "salutation": "Hallo Anna", "customer": {"first_name": "Anna", "last_name": "Muster",
                                                           "external_id": "K1", "purchases": 3},
-    "shop": {"name": "Röstwerk & Co", "sender": "Röstwerk"}, "last_products": ["Kaffee 1 kg"],
+    "shop": {"name": "Röstwerk & Co", "sender": "Röstwerk", "url": "https://shop.example", "logo_url": None,
+             "legal_name": "Röstwerk & Co GmbH", "address": "Hafenstraße 1, 20457 Hamburg",
+             "imprint": "HRB 12345, Amtsgericht Hamburg"},
+    "last_products": ["Kaffee 1 kg"], "tips": ["Bohnen kühl und dunkel lagern."],
+    "cart": {"lines": [], "url": None},
     "recommendations": ["Tasse", "Mühle"], "value": {"clv": "120,00 €", "churn": "62 %", "revenue": "300,00 €",
                                                      "last_purchase": "01.02.2026", "lifecycle": "at_risk",
                                                      "reason": "Preis"},
     "open_cases": 1, "nps_last": 4.0, "links": {"unsubscribe": "https://x/u/t", "feedback": "https://x/f/t"},
-    "t": {"unsubscribe": "Abmelden", "unsubscribe_note": "Hinweis"},
+    "t": {"unsubscribe": "Abmelden", "unsubscribe_note": "Hinweis", "imprint": "Impressum"},
     "voucher": {"code": "RT-ABC", "percent": 15, "valid_until": "01.03.2026"}, "occurrence": "1",
     "shop_url": "https://shop.example", "occasion": "Weihnachten",
 }
@@ -75,3 +79,48 @@ def test_recommendations_are_listed_when_present_and_the_letter_still_reads_with
     assert "also bought:" in r.text and "• Tasse" in r.text and "• Mühle" in r.text
     r = render("second_purchase", "en", {**CONTEXT, "lang": "en", "recommendations": []})
     assert "•" not in r.text and "something new" in r.text
+
+
+@pytest.mark.parametrize("name", [n for n in list_templates() if "script" not in load_template(n)["en"]])
+def test_english_letters_start_with_a_capital_after_the_greeting(name):
+    r = render(name, "en", {**CONTEXT, "lang": "en", "salutation": "Hi Anna"})
+    first = r.text.split("\n\n")[1].lstrip()
+    assert first[:1].isupper() or not first[:1].isalpha(), first[:40]
+
+
+def test_shop_identity_and_unsubscribe_appear_in_both_parts():
+    r = render("winback", "de", CONTEXT)
+    for part in (r.text, r.html):
+        assert "Hafenstraße 1, 20457 Hamburg" in part and "HRB 12345" in part and "https://x/u/t" in part
+    assert "Röstwerk &amp; Co GmbH" in r.html and "Impressum: HRB 12345" in r.text
+
+
+def test_button_is_rendered_for_web_addresses_only():
+    r = render("feedback_request", "en", {**CONTEXT, "lang": "en"})
+    assert 'href="https://x/f/t"' in r.html and "Rate us now" in r.html
+    r = render("feedback_request", "en", {**CONTEXT, "lang": "en",
+                                          "links": {**CONTEXT["links"], "feedback": "javascript:alert(1)"}})
+    assert "Rate us now" not in r.html and "javascript:alert" not in r.html.split("<body")[1].split("<p")[0]
+
+
+def test_addresses_in_the_text_become_links_and_nothing_else_does():
+    ctx = {**CONTEXT, "lang": "en", "shop": {**CONTEXT["shop"], "name": "<b>Shop</b> https://evil.example/\"x"}}
+    r = render("winback", "en", ctx)
+    assert '<a href="https://shop.example"' in r.html
+    assert "<b>Shop</b>" not in r.html and "&lt;b&gt;Shop&lt;/b&gt;" in r.html
+    assert 'href="https://evil.example/"x' not in r.html
+
+
+def test_cart_items_are_listed_with_the_cart_link():
+    cart = {"lines": [{"name": "Espresso <1kg>", "quantity": 2, "price": "19,90 €"}],
+            "url": "https://shop.example/cart/abc"}
+    r = render("abandoned_cart", "de", {**CONTEXT, "cart": cart})
+    assert "• 2 × Espresso <1kg> – 19,90 €" in r.text and "https://shop.example/cart/abc" in r.text
+    assert "Espresso &lt;1kg&gt;" in r.html and 'href="https://shop.example/cart/abc"' in r.html
+    r = render("abandoned_cart", "de", CONTEXT)
+    assert "•" not in r.text and "https://shop.example" in r.text
+
+
+def test_post_purchase_tips_follow_the_shop_category():
+    r = render("post_purchase_tips", "de", CONTEXT)
+    assert "Bohnen kühl und dunkel lagern." in r.text

@@ -34,7 +34,8 @@ def reference(rows, window: int, as_of: dt.datetime, contracts=()):
     contracts: (customer, started, ended or None).
     """
     purchases = [(c, t) for c, t, v, s in rows if s == "placed" and v > 0]
-    points = boundaries(min(t for _, t, _, _ in rows), as_of, "month")
+    # The periods start with the first order or contract, whichever came first.
+    points = boundaries(min([t for _, t, _, _ in rows] + [st_ for _, st_, _ in contracts]), as_of, "month")
 
     def active(c, at):
         return (any(cc == c and at - dt.timedelta(days=window) <= t < at for cc, t in purchases)
@@ -62,6 +63,8 @@ def reference(rows, window: int, as_of: dt.datetime, contracts=()):
 @example(data=[(0, 10, 5, "placed")], contracts=[(0, 20, 11), (1, 0, None), (0, 31, 29)], window=15, hour=7)  # touching
 @example(data=[(0, 0, 5, "placed"), (1, 31, 5, "placed"), (2, 60, 5, "placed")], contracts=[], window=31,
          hour=0)  # date-only orders exactly on the 1st of the month
+@example(data=[(6, 195, 8, "placed"), (5, 156, 14, "placed")], contracts=[(7, 71, None)], window=15,
+         hour=0)  # a contract months before the first order
 def test_s_e_n_retained_match_reference(tmp_path_factory, data, contracts, window, hour):
     tmp = tmp_path_factory.mktemp("prop")
     engine = get_engine(f"sqlite:///{tmp / 'p.db'}")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from retentio.ingest.importer import run_import
 from retentio.refresh import refresh
-from retentio.results import cohorts, kpis, scores
+from retentio.results import cohorts, kpis, predictions, scores
 
 pytestmark = pytest.mark.realdata
 W = 90
@@ -74,7 +74,9 @@ def test_uci_online_retail(sqlite_engine, data_dir, tmp_path, release):
     with sqlite_engine.connect() as c:
         assert c.execute(sa.text("select distinct currency from orders")).scalars().all() == ["GBP"]
         assert c.execute(sa.text("select count(*) from orders where status = 'cancelled'")).scalar() == 3_836
-    refresh(sqlite_engine, active_window=W)
+    run = refresh(sqlite_engine, active_window=W, predictions=release == "I")
+    if release == "I":
+        check_uci_predictions(sqlite_engine, run)
 
     raw = pd.read_parquet(data_dir / "online_retail" / "online_retail_2010_2011.parquet")
     raw["amount"] = (raw["Quantity"] * raw["UnitPrice"]).round(2)
@@ -105,6 +107,32 @@ def test_uci_online_retail(sqlite_engine, data_dir, tmp_path, release):
     assert len(got) == len(want)
     assert (got["customers"].to_numpy() == want["customers"].to_numpy()).all()
     assert np.allclose(got["revenue"].to_numpy(), want["revenue"].to_numpy(), atol=0.05)
+
+
+def check_uci_predictions(engine, run) -> None:
+    """Dropout is not identified here: whatever is chosen was backtested, and nothing exceeds what
+    customers of this shop actually did within a year."""
+    info = run.summary["predictions"]
+    bt = info["backtest"]
+    assert info["stages"]["transactions"]["status"] == "ok"
+    assert "holdout" in bt["models"]["rules"] and "holdout" in bt["models"]["nbd"]  # rules in the same table
+    assert info["chosen"]["model"] == bt["ranking"][0] or info["chosen"]["refit_failures"]
+    bound = info["chosen"]["plausibility"]
+    pred, _ = predictions(engine)
+    assert len(pred) > 4000
+    # No prediction only for buyers whose every purchase came back (net revenue 0 or less).
+    none = pred["model"] == "none"
+    assert pred.loc[~none, "expected_purchases"].notna().all() and (pred.loc[none, "revenue"] <= 0).all()
+    assert none.sum() < 10
+    scored = pred.loc[~none]
+    assert (scored["expected_purchases"] <= bound["purchases"] + 1e-9).all()
+    assert (scored["clv"] <= bound["revenue"] + 1e-6).all()
+    spend = bt["spend"]
+    assert spend["status"] == "ok" and {"p", "q", "gamma"} <= set(spend["params"]) and spend["log_likelihood"] < 0
+    hold = spend["holdout"]
+    assert hold["customers"] > 1000 and 0.5 < hold["predicted_mean"] / hold["actual_mean"] < 2
+    paper = bt["paper_tracking"]
+    assert paper["steps"] and paper["steps"][-1]["actual"] > 0
 
 
 def test_cdnow_master(sqlite_engine, data_dir):

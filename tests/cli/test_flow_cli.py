@@ -19,7 +19,7 @@ runner = CliRunner()
 def cli(db, *args, env=None):
     res = runner.invoke(app, ["--db", str(db), *args], env={"COLUMNS": "200", **(env or {})})
     assert res.exit_code == 0, res.output
-    return res.output
+    return res.stdout
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_dry_run_preview_run_worker_report(shop_db):
     assert stats["sent"] == 5 and len(sink.messages) == 5
     outbox = json.loads(cli(shop_db, "flows", "outbox", "--format", "json"))
     assert outbox == [{"flow": "feedback_request", "channel": "email", "status": "sent", "reason": "",
-                       "messages": 5, "in_doubt": 0}]
+                       "messages": 5, "in_doubt": 0, "last_error": None}]
     report = json.loads(cli(shop_db, "flows", "report", "--format", "json"))
     assert report[0]["flow"] == "feedback_request" and report[0]["verdict"] == "no_control"
     csv_out = cli(shop_db, "flows", "report", "--format", "csv")

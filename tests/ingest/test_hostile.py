@@ -147,7 +147,7 @@ CASES = [
     Case("54_json_nul_escape.csv", "events", 0, [(2, "properties", "contains a NUL character")]),
     Case("55_json_huge_integer.csv", "events", 0, [(2, "properties", "a number too large to store")]),
     Case("56_json_array_not_object.csv", "events", 0, [(2, "properties", "not a JSON object")]),
-    Case("91_json_depth_bomb.csv", "events", 0, [(2, "properties", "longer than 64000 characters")]),
+    Case("91_json_depth_bomb.csv", "events", 0, [(2, "properties", "longer than 64,000 characters")]),
     # Numbers beyond what the columns hold, and no NaN/Infinity pretending to be amounts.
     Case("57_amount_too_large.csv", "orders", 1, [(2, "total", "total is too large to store")],
          checks=[stored("select net_total from orders", [(999999999999.99,)])]),

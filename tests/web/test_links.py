@@ -16,7 +16,6 @@ from retentio.db.act_models import OutboxMessage
 from retentio.db.models import Consent, Feedback
 from retentio.web.links import create_app
 
-
 SECRET = "a" * 32
 
 

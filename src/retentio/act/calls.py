@@ -45,6 +45,9 @@ def call_rows(engine: Engine, list_name: str | None = None, include_exported: bo
         voucher = ctx.get("voucher") or {}
         attrs = r.attributes if isinstance(r.attributes, dict) else (json.loads(r.attributes) if r.attributes
                                                                      else {})
+        churn: str | None
+        clv: str | None
+        last: str | None
         if numbers is not None:  # formatted now, in the export's language
             churn, clv = f.share(numbers.get("churn")), f.money(numbers.get("clv"))
             last = f.date(dt.date.fromisoformat(numbers["last_purchase"])) if numbers.get("last_purchase") else "–"

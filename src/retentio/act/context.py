@@ -102,7 +102,7 @@ def cart_items(properties: dict[str, Any] | None, f: Fmt) -> dict[str, Any]:
             price = None
         items.append({"name": str(name)[:120], "quantity": qty, "price": f.money(price) if price is not None else ""})
     url = props.get("cart_url") or props.get("checkout_url") or props.get("abandoned_checkout_url") or props.get("url")
-    return {"items": items, "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None}
+    return {"lines": items, "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None}
 
 
 def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], recs: list[str], key: str,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
 
 LIBRARY = Path(__file__).parent / "library"
 TRIGGERS = ("event", "contract_ending", "date", "state", "calendar")
@@ -54,7 +55,7 @@ class Flow:
         for i, s in enumerate(self.steps):
             if s.id == step_id:
                 return i
-        raise ConfigError(f"flow {self.key}: no step {step_id!r}")
+        raise ConfigError(Msg("flow {key}: no step {step_id!r}", key=self.key, step_id=step_id))
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "description": self.description, "priority": self.priority,
@@ -66,50 +67,50 @@ class Flow:
 
 def _need(d: dict, key: str, where: str) -> Any:
     if key not in d:
-        raise ConfigError(f"{where}: missing {key!r}")
+        raise ConfigError(Msg("{where}: missing {key!r}", where=where, key=key))
     return d[key]
 
 
 def _check_trigger(tr: dict, where: str) -> None:
     kind = _need(tr, "type", where)
     if kind not in TRIGGERS:
-        raise ConfigError(f"{where}: trigger type {kind!r} is not one of {', '.join(TRIGGERS)}")
+        raise ConfigError(Msg("{where}: trigger type {kind!r} is not one of {value}", where=where, kind=kind, value=', '.join(TRIGGERS)))
     if kind == "event" and not isinstance(_need(tr, "event", where), str):
-        raise ConfigError(f"{where}: event must be a name")
+        raise ConfigError(Msg("{where}: event must be a name", where=where))
     if kind == "date" and _need(tr, "date", where) not in DATES:
-        raise ConfigError(f"{where}: date must be one of {', '.join(DATES)}")
+        raise ConfigError(Msg("{where}: date must be one of {value}", where=where, value=', '.join(DATES)))
     if kind == "state" and _need(tr, "state", where) not in STATES:
-        raise ConfigError(f"{where}: state must be one of {', '.join(STATES)}")
+        raise ConfigError(Msg("{where}: state must be one of {value}", where=where, value=', '.join(STATES)))
     if kind == "calendar":
         _need(tr, "occasion", where)
     if kind == "contract_ending" and int(tr.get("days_before", 30)) < 0:
-        raise ConfigError(f"{where}: days_before must be ≥ 0")
+        raise ConfigError(Msg("{where}: days_before must be ≥ 0", where=where))
 
 
 def _check_step(s: dict, ids: set[str], where: str) -> None:
     kind = s["type"]
     if kind not in STEP_TYPES:
-        raise ConfigError(f"{where}: step type {kind!r} is not one of {', '.join(STEP_TYPES)}")
+        raise ConfigError(Msg("{where}: step type {kind!r} is not one of {value}", where=where, kind=kind, value=', '.join(STEP_TYPES)))
     if kind == "wait":
         if not any(k in s for k in ("days", "hours", "minutes", "at")):
-            raise ConfigError(f"{where}: wait needs days, hours, minutes or at")
+            raise ConfigError(Msg("{where}: wait needs days, hours, minutes or at", where=where))
         if "at" in s:
             dt.time.fromisoformat(s["at"])
     elif kind in ("send", "call_list"):
         _need(s, "template", where)
         if kind == "send" and s.get("channel", "email") not in ("email",):
-            raise ConfigError(f"{where}: send goes by email; use a webhook or call_list step for the others")
+            raise ConfigError(Msg("{where}: send goes by email; use a webhook or call_list step for the others", where=where))
     elif kind == "webhook":
         _need(s, "url", where)
     elif kind == "branch":
         _need(s, "if", where)
         for target in (s.get("then"), s.get("else")):
             if target is not None and target not in ids:
-                raise ConfigError(f"{where}: branch goes to unknown step {target!r}")
+                raise ConfigError(Msg("{where}: branch goes to unknown step {target!r}", where=where, target=target))
     elif kind == "split":
         for target in _need(s, "branches", where).values():
             if target not in ids:
-                raise ConfigError(f"{where}: split goes to unknown step {target!r}")
+                raise ConfigError(Msg("{where}: split goes to unknown step {target!r}", where=where, target=target))
 
 
 def parse_flow(data: dict[str, Any], source: str = "flow") -> Flow:
@@ -117,15 +118,15 @@ def parse_flow(data: dict[str, Any], source: str = "flow") -> Flow:
     key = _need(data, "key", source)
     where = f"{source} ({key})"
     if not isinstance(key, str) or not key.replace("_", "").replace("-", "").isalnum():
-        raise ConfigError(f"{where}: key must be letters, digits, - and _")
+        raise ConfigError(Msg("{where}: key must be letters, digits, - and _", where=where))
     trigger = _need(data, "trigger", where)
     _check_trigger(trigger, where)
     raw_steps = _need(data, "steps", where)
     if not raw_steps:
-        raise ConfigError(f"{where}: a flow needs at least one step")
+        raise ConfigError(Msg("{where}: a flow needs at least one step", where=where))
     ids = [s.get("id") or f"step{i + 1}" for i, s in enumerate(raw_steps)]
     if len(set(ids)) != len(ids):
-        raise ConfigError(f"{where}: step ids must be unique")
+        raise ConfigError(Msg("{where}: step ids must be unique", where=where))
     steps = []
     for sid, s in zip(ids, raw_steps, strict=True):
         s = {**s, "id": sid}
@@ -134,16 +135,16 @@ def parse_flow(data: dict[str, Any], source: str = "flow") -> Flow:
         steps.append(Step(sid, s["type"], {k: v for k, v in s.items() if k not in ("id", "type")}))
     share = float(data.get("control_share", 0.1))
     if not 0 <= share < 1:
-        raise ConfigError(f"{where}: control_share must be in [0, 1)")
+        raise ConfigError(Msg("{where}: control_share must be in [0, 1)", where=where))
     purpose = data.get("purpose", "marketing")
     if purpose not in ("marketing", "transactional"):
-        raise ConfigError(f"{where}: purpose must be marketing or transactional")
+        raise ConfigError(Msg("{where}: purpose must be marketing or transactional", where=where))
     reentry = data.get("reentry", {"policy": "per_occurrence"})
     if reentry.get("policy", "per_occurrence") not in REENTRY:
-        raise ConfigError(f"{where}: re-entry policy must be one of {', '.join(REENTRY)}")
+        raise ConfigError(Msg("{where}: re-entry policy must be one of {value}", where=where, value=', '.join(REENTRY)))
     variants = list(data.get("variants", ["A"]))
     if not variants or "control" in variants:
-        raise ConfigError(f"{where}: variants must be a non-empty list of names other than 'control'")
+        raise ConfigError(Msg("{where}: variants must be a non-empty list of names other than 'control'", where=where))
     name = data.get("name", key)
     return Flow(key=key, name=name if isinstance(name, dict) else {"de": name, "en": name}, trigger=trigger,
                 steps=steps, priority=int(data.get("priority", 50)), purpose=purpose, control_share=share,
@@ -155,7 +156,7 @@ def load_flow_file(path: Path) -> Flow:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(Msg("{path}: {exc}", path=path, exc=exc)) from None
     return parse_flow(data, str(path))
 
 

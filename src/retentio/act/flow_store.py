@@ -13,6 +13,7 @@ from retentio.act.flow_model import Flow, builtin_flows, parse_flow
 from retentio.db.act_models import FlowDef, FlowVersion
 from retentio.db.session import session_scope
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
 
 
 @dataclass
@@ -82,9 +83,9 @@ def get_flow(engine: Engine, key: str, version: int | None = None) -> StoredFlow
                 d = s.scalar(select(FlowVersion.definition).where(
                     FlowVersion.flow_key == key, FlowVersion.version == version))
             if d is None:
-                raise ConfigError(f"flow {key} has no version {version}")
+                raise ConfigError(Msg("flow {key} has no version {version}", key=key, version=version))
             return StoredFlow(parse_flow(d), version, sf.enabled, sf.builtin, sf.last_run_at)
-    raise ConfigError(f"unknown flow {key!r}; `retentio flows list` shows them")
+    raise ConfigError(Msg("unknown flow {key!r}; `retentio flows list` shows them", key=key))
 
 
 def set_enabled(engine: Engine, key: str, enabled: bool) -> None:
@@ -106,6 +107,6 @@ def tune(engine: Engine, key: str, path: str, value: Any) -> int:
         else:
             node = node.setdefault(p, {}) if p in ("exit", "reentry", "targeting", "audience") else node.get(p)
         if node is None:
-            raise ConfigError(f"flow {key}: no setting {path!r}")
+            raise ConfigError(Msg("flow {key}: no setting {path!r}", key=key, path=path))
     node[parts[-1]] = value
     return save_flow(engine, parse_flow(data, f"flow {key}"))

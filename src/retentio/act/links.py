@@ -78,26 +78,30 @@ def verify(token: str, secret: str) -> LinkClaim:
     return claim
 
 
-def _base(engine: Engine, base: str | None) -> str:
+def _base(engine: Engine | None, base: str | None) -> str:
     if base:
         return base.rstrip("/")
+    if engine is None:
+        raise ValueError("a link needs the shop's database or an explicit base address")
     from retentio.shop import load_config
 
     return load_config(engine).public_url.rstrip("/")
 
 
-def link_secret(engine: Engine) -> str:
+def link_secret(engine: Engine | None) -> str:
     from retentio.secrets import secret_key
 
+    if engine is None:
+        raise ValueError("a link needs the shop's database or an explicit secret")
     return secret_key(engine)
 
 
-def unsubscribe_url(engine: Engine, customer_id: int, channel: str = "email", purpose: str = "marketing",
+def unsubscribe_url(engine: Engine | None, customer_id: int, channel: str = "email", purpose: str = "marketing",
                     base: str | None = None, secret: str | None = None) -> str:
     token = sign(LinkClaim("unsubscribe", customer_id, channel, purpose), secret or link_secret(engine))
     return f"{_base(engine, base)}/u/{quote(token)}"
 
 
-def feedback_url(engine: Engine, customer_id: int, base: str | None = None, secret: str | None = None) -> str:
+def feedback_url(engine: Engine | None, customer_id: int, base: str | None = None, secret: str | None = None) -> str:
     token = sign(LinkClaim("feedback", customer_id), secret or link_secret(engine))
     return f"{_base(engine, base)}/f/{quote(token)}"

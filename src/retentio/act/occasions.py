@@ -15,6 +15,7 @@ import holidays
 from dateutil.easter import easter
 
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> dt.date:
@@ -46,12 +47,12 @@ def occasion_date(occasion: str, year: int, country: str = "DE", subdiv: str | N
     try:
         cal = holidays.country_holidays(country.upper(), subdiv=subdiv, years=year, language="en_US")
     except NotImplementedError:
-        raise ConfigError(f"unknown country {country!r} for holidays") from None
+        raise ConfigError(Msg("unknown country {country!r} for holidays", country=country)) from None
     for day, name in sorted(cal.items()):
         if name.lower() == occasion.replace("_", " ").lower():
             return day
     known = sorted(set(RETAIL) | {n.lower().replace(" ", "_") for n in cal.values()})
-    raise ConfigError(f"unknown occasion {occasion!r}; known: {', '.join(known)}")
+    raise ConfigError(Msg("unknown occasion {occasion!r}; known: {value}", occasion=occasion, value=', '.join(known)))
 
 
 def occasions_between(occasion: str, start: dt.date, end: dt.date, days_before: int = 0,

@@ -14,6 +14,7 @@ from retentio.act.runner import RunContext
 from retentio.db.models import Customer
 from retentio.db.session import session_scope
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
 from retentio.shop import load_config
 
 MESSAGE_STEPS = ("send", "call_list", "webhook")
@@ -23,7 +24,7 @@ def customer_id_of(engine: Engine, ref: str) -> int:
     with session_scope(engine) as s:
         cid = s.scalar(select(Customer.id).where(Customer.external_id == ref))
     if cid is None:
-        raise ConfigError(f"no customer with number {ref!r}")
+        raise ConfigError(Msg("no customer with number {ref!r}", ref=ref))
     return int(cid)
 
 
@@ -32,7 +33,8 @@ def preview(engine: Engine, flow_key: str, customer_ref: str, step_id: str | Non
     sf = get_flow(engine, flow_key)
     steps = [s for s in sf.flow.steps if s.type in MESSAGE_STEPS and (step_id is None or s.id == step_id)]
     if not steps:
-        raise ConfigError(f"flow {flow_key} has no message step {step_id or ''}".strip())
+        raise ConfigError(Msg("flow {key} has no message step {step}", key=flow_key, step=step_id) if step_id
+                          else Msg("flow {key} has no message step", key=flow_key))
     step = steps[0]
     cid = customer_id_of(engine, customer_ref)
     rc = RunContext(engine, load_config(engine), now or dt.datetime.now(dt.UTC))

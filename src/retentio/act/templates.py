@@ -16,6 +16,7 @@ built-in letters live in ``act/library/templates``; a directory given as
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +29,7 @@ from markupsafe import Markup, escape
 
 from retentio.act.flow_model import LIBRARY
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
 
 LAYOUT = (LIBRARY / "layout.html").read_text(encoding="utf-8")
 
@@ -40,9 +42,40 @@ class Rendered:
     lang: str
 
 
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def _linkify(line: str) -> Markup:
+    """Escape ``line`` and turn bare http(s) addresses into links; long addresses may break anywhere."""
+    out, pos = [], 0
+    for m in _URL.finditer(line):
+        out.append(escape(line[pos:m.start()]))
+        url = m.group(0)
+        out.append(Markup('<a href="{0}" style="color:#1f6f8b;word-break:break-all">{0}</a>').format(url))
+        pos = m.end()
+    out.append(escape(line[pos:]))
+    return Markup("").join(out)
+
+
 def _paragraphs(text: str) -> Markup:
-    return Markup("\n".join(f"<p>{escape(p).replace(chr(10), Markup('<br>'))}</p>"
-                            for p in text.strip().split("\n\n") if p.strip()))
+    return Markup("\n").join(
+        Markup("<p>{}</p>").format(Markup("<br>").join(_linkify(line) for line in p.split("\n")))
+        for p in text.strip().split("\n\n") if p.strip())
+
+
+def _footer(context: dict[str, Any]) -> str:
+    """The plain-text twin of the layout footer: why the mail came, how to stop it, who sent it."""
+    shop, links, t = context.get("shop") or {}, context.get("links") or {}, context.get("t") or {}
+    lines = []
+    if links.get("unsubscribe"):
+        lines.append(f"{t.get('unsubscribe_note', '')} {t.get('unsubscribe', '')}: {links['unsubscribe']}".strip())
+    who = " · ".join(str(x) for x in (shop.get("legal_name") or shop.get("name"), shop.get("address"),
+                                      shop.get("url")) if x)
+    if who:
+        lines.append(who)
+    if shop.get("imprint"):
+        lines.append(f"{t.get('imprint', 'Imprint')}: {shop['imprint']}")
+    return "\n-- \n" + "\n".join(lines) + "\n" if lines else ""
 
 
 @lru_cache(maxsize=2)
@@ -66,8 +99,8 @@ def _load(name: str, dirs: tuple[Path, ...]) -> dict[str, dict[str, str]]:
             try:
                 return tomllib.loads(path.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"{path}: {exc}") from None
-    raise ConfigError(f"no template {name!r} in {', '.join(map(str, dirs))}")
+                raise ConfigError(Msg("{path}: {exc}", path=path, exc=exc)) from None
+    raise ConfigError(Msg("no template {name!r} in {value}", name=name, value=', '.join(map(str, dirs))))
 
 
 def load_template(name: str) -> dict[str, dict[str, str]]:
@@ -89,8 +122,19 @@ def _compile(source: str, html: bool):
 def _render(source: str, context: dict[str, Any], html: bool, where: str) -> str:
     try:
         return _compile(source, html).render(context)
-    except TemplateError as exc:  # includes SecurityError and undefined variables
-        raise ConfigError(f"template {where}: {type(exc).__name__}: {exc}") from None
+    # TemplateError covers SecurityError and undefined variables; the others are an author doing arithmetic
+    # on text or looping over a number. Either way the template is at fault, and it is named.
+    except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        raise ConfigError(Msg("template {where}: {name}: {exc}", where=where, name=type(exc).__name__, exc=exc)) from None
+
+
+def _layout_context(context: dict[str, Any]) -> dict[str, Any]:
+    """The layout's own variables with defaults, so a sparse preview context still renders the frame."""
+    shop = {"name": "", "url": None, "logo_url": None, "legal_name": None, "address": None, "imprint": None,
+            **(context.get("shop") or {})}
+    shop["legal_name"] = shop["legal_name"] or shop["name"]
+    t = {"unsubscribe": "", "unsubscribe_note": "", "imprint": "", **(context.get("t") or {})}
+    return {"shop": shop, "t": t, "links": {"unsubscribe": None, **(context.get("links") or {})}}
 
 
 def render(name: str, lang: str, context: dict[str, Any]) -> Rendered:
@@ -102,15 +146,22 @@ def render(name: str, lang: str, context: dict[str, Any]) -> Rendered:
     subject = _render(part.get("subject", ""), context, False, where).strip()
     text = _render(part.get("text", ""), context, False, where).strip() + "\n"
     body = Markup(_render(part["html"], context, True, where)) if "html" in part else _paragraphs(text)
-    html = _render(LAYOUT, {**context, "body": body, "subject": subject, "lang": used}, True, "layout")
-    return Rendered(subject, text, html, used)
+    cta = None
+    if part.get("button") and part.get("button_url"):
+        url = _render(part["button_url"], context, False, where).strip()
+        # Only web addresses become a button; an empty or odd value simply leaves it out.
+        if url.startswith(("https://", "http://")):
+            cta = {"label": _render(part["button"], context, False, where).strip(), "url": url}
+    html = _render(LAYOUT, {**_layout_context(context), "body": body, "subject": subject, "lang": used, "cta": cta},
+                   True, "layout")
+    return Rendered(subject, text + _footer(context), html, used)
 
 
 def render_script(name: str, lang: str, context: dict[str, Any]) -> str:
     tpl = load_template(name)
     part = tpl.get(lang) or tpl.get("en") or next(iter(tpl.values()))
     if "script" not in part:
-        raise ConfigError(f"template {name}: a call list needs a 'script'")
+        raise ConfigError(Msg("template {name}: a call list needs a 'script'", name=name))
     return _render(part["script"], context, False, f"{name}/{lang}").strip() + "\n"
 
 

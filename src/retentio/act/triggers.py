@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from retentio.act.occasions import occasions_between
 from retentio.db.models import Event, Feedback, Order, ServiceCase, Subscription
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
 from retentio.timezones import to_local
 
 COLUMNS = ["customer_id", "occurrence", "occurred_at"]
@@ -110,7 +111,7 @@ def find(engine: Engine, tr: dict, since: dt.datetime, now: dt.datetime, view: p
         episode = sub["last_purchase_at"].dt.strftime("%Y-%m-%d").fillna("never")
         return pd.DataFrame({"customer_id": sub["customer_id"].to_numpy(), "occurrence": episode.to_numpy(),
                              "occurred_at": now})
-    raise ConfigError(f"unknown trigger type {kind!r}")
+    raise ConfigError(Msg("unknown trigger type {kind!r}", kind=kind))
 
 
 def state_condition(tr: dict) -> dict:

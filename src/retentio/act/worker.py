@@ -51,6 +51,9 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
+CRASHED = "in doubt: the worker sending it stopped"
+
+
 class Worker:
     def __init__(self, engine: Engine, channels: dict[str, Channel], *, worker_id: str | None = None,
                  batch: int = 50, lease_seconds: float = 120, channel_names: list[str] | None = None,
@@ -70,19 +73,23 @@ class Worker:
         names = ", ".join(f"'{c}'" for c in self.only if c.isidentifier())
         sql = (f"UPDATE outbox SET status = 'claimed', worker = :w, lease_until = :lease, "
                f"attempts = attempts + 1, "
-               f"recoveries = recoveries + CASE WHEN status = 'sending' THEN 1 ELSE 0 END "
+               f"recoveries = recoveries + CASE WHEN status = 'sending' THEN 1 ELSE 0 END, "
+               f"last_error = CASE WHEN status = 'sending' THEN '{CRASHED}' ELSE last_error END "
                f"WHERE id IN (SELECT id FROM outbox WHERE ({DUE}) AND channel IN ({names}) "
                f"ORDER BY priority DESC, id LIMIT :n{' FOR UPDATE SKIP LOCKED' if pg else ''}) "
                f"RETURNING id, idempotency_key, channel, customer_id, address, purpose, subject, body_text, "
-               f"body_html, payload, locale, flow_key, recoveries")
+               f"body_html, payload, locale, flow_key, recoveries, last_error")
         stmt = text(sql).columns(*[OutboxMessage.__table__.c[c] for c in (
             "id", "idempotency_key", "channel", "customer_id", "address", "purpose", "subject", "body_text",
-            "body_html", "payload", "locale", "flow_key", "recoveries")])
+            "body_html", "payload", "locale", "flow_key", "recoveries", "last_error")])
         with self.engine.begin() as conn:
             d = conn.dialect.name
             rows = conn.execute(stmt, {"w": self.id, "lease": sql_time(d, now + self.lease), "now": sql_time(d, now),
                                        "n": self.batch}).all()
-        self.stats["in_doubt"] += sum(1 for r in rows if r.recoveries and r.recoveries > 0)
+        # A message a stopped worker was sending: it may have gone out. Counted once, when taken over.
+        recovered = sum(1 for r in rows if r.last_error == CRASHED)
+        if recovered:
+            self.stats["in_doubt"] += recovered
         return [Outgoing(r.id, r.idempotency_key, r.channel, r.customer_id, r.address, r.purpose, r.subject,
                          r.body_text, r.body_html, r.payload, r.locale, r.flow_key)
                 for r in sorted(rows, key=lambda r: r.id)]
@@ -134,11 +141,11 @@ class Worker:
             if result.in_doubt:
                 # The server had the whole message and went silent: it may have delivered it. Counted, and
                 # sent once more with the same Message-ID (the receiver can drop the copy); not a third time.
-                self.stats["in_doubt"] += 1
                 if (recoveries or 0) >= 1:
                     self._set(conn, msg.id, status="in_doubt", lease_until=None, recoveries=(recoveries or 0) + 1,
                               last_error=f"in doubt, not sent again: {result.error}"[:500])
-                    return "in_doubt"
+                    return "in_doubt"  # counted by run() as this message's outcome
+                self.stats["in_doubt"] += 1
                 self._set(conn, msg.id, status="pending", lease_until=None, recoveries=(recoveries or 0) + 1,
                           last_error=f"in doubt: {result.error}"[:500], not_before=now() + backoff(attempts or 1))
                 return "retry"

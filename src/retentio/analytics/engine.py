@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from retentio.analytics.milestones import customer_milestones
 from retentio.analytics.sources import load_orders, load_subscriptions
 from retentio.errors import ConfigError
+from retentio.i18n import Msg
 
 ENGINES = ("duckdb", "postgres", "pyspark")
 
@@ -207,4 +208,4 @@ def make_backend(name: str, engine: Engine) -> Backend:
         return PostgresBackend(engine)
     if name == "pyspark":
         return SparkBackend()
-    raise ConfigError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    raise ConfigError(Msg("unknown engine {name!r}; choose one of {value}", name=name, value=', '.join(ENGINES)))

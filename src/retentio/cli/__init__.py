@@ -38,10 +38,38 @@ def setup_language(args: list[str]) -> str:
     return lang
 
 
+def _translate_help_option() -> None:
+    """Typer's vendored Click writes "Show this message and exit." as a literal, not through gettext
+    like its other texts; give the --help option the catalogue's text."""
+    try:
+        import typer._click.decorators as decorators
+    except ImportError:  # another Typer layout: its help text stays English
+        return
+    if getattr(decorators.help_option, "translated", False):
+        return
+    original = decorators.help_option
+
+    def help_option(param_decls):
+        apply = original(param_decls)
+
+        def decorate(command):
+            command = apply(command)
+            from retentio.i18n import _
+
+            command.params[-1].help = _("Show this message and exit.")
+            return command
+        return decorate
+
+    help_option.translated = True  # type: ignore[attr-defined]
+    decorators.help_option = help_option
+
+
 def load_app():
     from importlib import import_module
 
-    from retentio.cli.app import app
+    from retentio.cli.base import app
+
+    _translate_help_option()
 
     for name in COMMAND_MODULES:
         import_module(f"retentio.cli.{name}")
@@ -58,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     from retentio.cli import errors
 
     args = list(sys.argv[1:] if argv is None else argv)
+    errors.ARGV[:] = args
     try:
         setup_language(args)
         import typer
@@ -71,7 +100,10 @@ def main(argv: list[str] | None = None) -> None:
             raise
         if errors.debug():
             raise
-        line, status = errors.describe(exc)
+        try:
+            line, status = errors.describe(exc)
+        except Exception:  # describing must never become the traceback it replaces
+            line, status = f"Error ({type(exc).__name__})", errors.BUG_EXIT
         print(line, file=sys.stderr)
         sys.exit(status)
     sys.exit(code if isinstance(code, int) else 0)

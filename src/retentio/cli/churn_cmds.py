@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, lang_of, state
+from retentio.cli.base import FormatOpt, LangOpt, app, check_format, lang_of, state
 from retentio.cli.output import emit, say, to_json, write_csv
 from retentio.i18n import _
 
@@ -42,9 +42,13 @@ def fit_cmd(label: str = typer.Option(..., "--label", help=_("The column saying 
     m = result.metrics
     say(_("{n} customers, {churners} churned ({rate}); {k}-fold stratified cross-validation:", n=f.num(result.customers),
           churners=f.num(result.churners), rate=f.share(m["base_rate"], 1), k=result.folds), style="bold")
-    say(_("ROC AUC {auc} (folds {low}–{high}) · PR AUC {pr} · Brier {brier} · lift in the top 10 % {lift}",
+    say(_("ROC AUC {auc} (folds {low}–{high}) · PR AUC {pr} · Brier {brier} · lift in the top {share} {lift}",
           auc=f.num(m["roc_auc"], 3), low=f.num(min(result.fold_auc), 3), high=f.num(max(result.fold_auc), 3),
-          pr=f.num(m["pr_auc"], 3), brier=f.num(m["brier"], 3), lift=f.num(m["lift_at_10"], 2)))
+          pr=f.num(m["pr_auc"], 3), brier=f.num(m["brier"], 3), share=f.share(0.1),
+          lift=f.num(m["lift_at_10"], 2)))
+    if result.unlabelled:
+        say(_("{n} customers have no value in {label}: they are scored, but not used to train or validate.",
+              n=f.num(result.unlabelled), label=label), style="yellow")
     emit(result.calibration, [("bin", _("Forecast"), None), ("customers", _("Customers"), f.num),
                               ("predicted", _("predicted"), f.share), ("observed", _("observed"), f.share)],
          "table", title=_("Calibration (cross-validated)"))

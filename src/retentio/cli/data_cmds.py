@@ -7,10 +7,11 @@ from pathlib import Path
 
 import typer
 
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, lang_of, state
+from retentio.cli.base import FormatOpt, LangOpt, app, check_format, lang_of, state
 from retentio.cli.output import emit, err_console, say, to_json
 from retentio.errors import ConfigError
-from retentio.i18n import N_, Msg, _, message_text
+from retentio.formatting import Fmt
+from retentio.i18n import N_, Msg, _, current_lang, message_text
 
 KINDS = ("orders", "order-lines", "customers", "events", "subscriptions", "feedback", "cases")
 ADJUSTMENTS = {
@@ -39,7 +40,7 @@ def import_(
                                             "detect one")),
     mapping: Path = typer.Option(None, "--mapping", help=_("TOML mapping file with [columns] and [options] "
                                                            "(docs/import.md)")),
-    map_: list[str] = typer.Option(None, "--map", help=_("FIELD=COLUMN, repeatable")),
+    map_: list[str] = typer.Option(None, "--map", metavar="FIELD=COLUMN", help=_("FIELD=COLUMN, repeatable")),
     make_order_id: bool = typer.Option(False, "--make-order-id", help=_("No order numbers in the file: build "
                                                                         "them from customer and time")),
     count_only: bool = typer.Option(False, "--count-only", help=_("No amounts in the file (an event log): count "
@@ -78,18 +79,19 @@ def import_(
         return
     style = "green" if summary.rows_rejected == 0 else "yellow"
     line = _("{file} → {kind}: read {read} rows = {imported} imported + {rejected} rejected", file=str(file),
-             kind=kind, read=f"{summary.rows_read:,}", imported=f"{summary.rows_imported:,}",
-             rejected=f"{summary.rows_rejected:,}")
+             kind=kind, read=summary.rows_read, imported=summary.rows_imported,
+             rejected=summary.rows_rejected)
     if summary.customers_created:
-        line += _("; {n} new customers", n=f"{summary.customers_created:,}")
+        line += _("; {n} new customers", n=summary.customers_created)
     say(line, style=style)
     if summary.preset_detected:
         say(_("The columns fit the preset {preset}, so it was used (--preset none imports without it).",
               preset=summary.preset))
     for key, n in summary.adjustments.items():
-        say(_("Rule applied: {rule}: {n}", rule=_(ADJUSTMENTS.get(key, key)), n=f"{n:,}"))
+        say(_("Rule applied: {rule}: {n}", rule=_(ADJUSTMENTS.get(key, key)), n=n))
     if summary.consent:
-        say(_("Consent statements: {counts}", counts=", ".join(f"{_(CONSENT.get(k, k))} {n:,}"
+        f = Fmt(current_lang())
+        say(_("Consent statements: {counts}", counts=", ".join(f"{_(CONSENT.get(k, k))} {f.num(n)}"
                                                                for k, n in summary.consent.items())))
     if summary.rejects:
         emit([r.__dict__ for r in summary.rejects[:SHOWN_REJECTS]],
@@ -148,18 +150,24 @@ def refresh(
         return
     from retentio.labels import label
 
+    f = Fmt(current_lang())
     say(_("Refresh {run} done in {seconds} s on {engine}: {orders} orders, {customers} customers; activity window "
-          "{days} days ({source}).", run=run.id, seconds=f"{run.duration_s:.1f}", engine=run.engine,
-          orders=f"{run.row_counts['orders']:,}", customers=f"{run.row_counts['customers']:,}",
+          "{days} days ({source}).", run=run.id, seconds=f.num(run.duration_s, 1), engine=run.engine,
+          orders=f.num(run.row_counts['orders']), customers=f.num(run.row_counts['customers']),
           days=run.active_window_days, source=label("window_source", run.active_window_source)), style="green")
-    names = {"transactions": _("transaction model"), "spend": _("spend model"), "churn": _("churn model"),
-             "contracts": _("contracts")}
-    for key, stage in stages.items():
-        why = message_text(stage.get("reason"))
-        say(f"  {names.get(key, key)}: {label('stage', stage['status'])}" + (f" – {why}" if why else ""),
-            style=None if stage["status"] == "ok" else "yellow")
+    say_stages(stages)
     for w in info["warnings"]:
         say(_("Warning: {text}", text=w), style="yellow")
+
+
+def say_stages(stages: dict) -> None:
+    """One line per prediction stage: its name, whether it ran, and why not."""
+    from retentio.labels import label
+
+    for key, stage in stages.items():
+        why = message_text(stage.get("reason"))
+        line = _("{stage}: {status}", stage=label("stage_name", key), status=label("stage", stage["status"]))
+        say("  " + line + (f" – {why}" if why else ""), style=None if stage["status"] == "ok" else "yellow")
 
 
 def parse_day(value: str | None, option: str) -> dt.date | None:

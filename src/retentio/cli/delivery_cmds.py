@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from retentio.cli.app import LangOpt, app, lang_of, state
+from retentio.cli.base import LangOpt, app, lang_of, state
 from retentio.cli.output import say, to_json
 from retentio.errors import ConfigError
 from retentio.i18n import Msg, _
@@ -15,7 +15,7 @@ from retentio.i18n import Msg, _
 def worker(once: bool = typer.Option(False, "--once", help=_("Send what is due, then exit")),
            batch: int = typer.Option(50, "--batch", min=1, max=1000, help=_("Messages claimed at a time")),
            max_messages: int = typer.Option(None, "--max", help=_("Stop after this many messages")),
-           channel: list[str] = typer.Option(None, "--channel", help=_("Only these channels (email, webhook, "
+           channel: list[str] = typer.Option(None, "--channel", metavar="CHANNEL", help=_("Only these channels (email, webhook, "
                                                                        "call_list)")),
            lease: float = typer.Option(120.0, "--lease", help=_("Seconds a claim is held before others may retry it")),
            fmt: str = typer.Option("table", "--format", "-f", help=_("table or json (the final counts)")),
@@ -39,9 +39,9 @@ def worker(once: bool = typer.Option(False, "--once", help=_("Send what is due, 
         if channel and "email" in channel:
             raise ConfigError(Msg("email needs RETENTIO_SMTP_URL (e.g. smtp://user:pass@host:587?starttls=1)"))
         waiting = pending_email(engine)
-        if waiting:
-            say(_("RETENTIO_SMTP_URL is not set: {n} emails stay queued until it is.", n=waiting), style="yellow",
-                err=True)
+        say(_("RETENTIO_SMTP_URL is not set: {n} emails stay queued until it is.", n=waiting) if waiting
+            else _("RETENTIO_SMTP_URL is not set: no email is sent (webhooks and call lists still are)."),
+            style="yellow", err=True)
     warning = public_url_warning(cfg)
     if warning:
         say(_("Warning: {text}", text=str(warning)), style="yellow", err=True)
@@ -62,15 +62,20 @@ def worker(once: bool = typer.Option(False, "--once", help=_("Send what is due, 
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console) as bar:
             task = bar.add_task(_("sending …"), total=None)
             stats = w.run(until_empty=once, max_messages=max_messages, stop=lambda: stopping["flag"],
-                          on_progress=lambda o: bar.update(task, description=", ".join(
-                              f"{k}: {v}" for k, v in w.stats.items())))
+                          on_progress=lambda o: bar.update(task, description=_stats_line(w.stats)))
     else:
         stats = w.run(until_empty=once, max_messages=max_messages, stop=lambda: stopping["flag"])
     result = {"worker": w.id, **dict(stats.items())}
     if fmt == "json":
         print(to_json(result))
     else:
-        say(" · ".join(f"{k}: {v}" for k, v in result.items()))
+        say(_stats_line(result))
+
+
+def _stats_line(stats) -> str:
+    from retentio.labels import label
+
+    return " · ".join(f"{label('message', k)}: {v}" for k, v in stats.items())
 
 
 @app.command("unsubscribe-link", help=_("The signed one-click unsubscribe link of a customer (works without login)."))

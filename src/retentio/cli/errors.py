@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from retentio.i18n import Msg, _
+from retentio.i18n import N_, Msg, _, current_lang
 
 USAGE_EXIT = 2
 BUG_EXIT = 1
@@ -40,19 +40,18 @@ def _database_error(exc: BaseException) -> Msg | None:
 
 def describe(exc: BaseException) -> tuple[str, int]:
     """(one line, exit code) for an exception that ended a command."""
-    import click
-
     from retentio.errors import RetentioError
 
     if isinstance(exc, RetentioError):
         return _("Error: {message}", message=str(exc)), USAGE_EXIT
-    if isinstance(exc, click.exceptions.Abort):
+    if _is(exc, "Abort"):
         return _("Aborted."), BUG_EXIT
-    if isinstance(exc, click.UsageError):
-        where = exc.ctx.command_path if exc.ctx else "retentio"
-        return _("Error: {message} (see '{command} --help')", message=exc.format_message(), command=where), USAGE_EXIT
-    if isinstance(exc, click.ClickException):
-        return _("Error: {message}", message=exc.format_message()), USAGE_EXIT
+    if _is(exc, "UsageError"):
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx else "retentio"
+        return _("Error: {message} (see '{command} --help')", message=usage_message(exc), command=where), USAGE_EXIT
+    if _is(exc, "ClickException"):
+        return _("Error: {message}", message=exc.format_message()), USAGE_EXIT  # type: ignore[attr-defined]
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in (
             "psycopg", "psycopg2", "adbc_driver_postgresql", "adbc_driver_manager"):
         return _("Error: {message}", message=Msg(
@@ -74,6 +73,64 @@ def describe(exc: BaseException) -> tuple[str, int]:
         fields = ", ".join(f"RETENTIO_{str(e['loc'][0]).upper()}" for e in exc.errors() if e.get("loc"))  # type: ignore[attr-defined]
         return _("Error: {message}", message=Msg("invalid setting {names}", names=fields).render()), USAGE_EXIT
     return _("Internal error ({kind}). Run with RETENTIO_DEBUG=1 to see where.", kind=type(exc).__name__), BUG_EXIT
+
+
+def usage_message(exc: BaseException) -> str:
+    """A usage mistake in the session's language: Typer's copy of Click words its errors in English only,
+    so the common ones are said here from what the exception carries."""
+    param = getattr(exc, "param", None)
+    hint = "/".join(getattr(param, "opts", []) or []) or (getattr(param, "name", "") or "").upper()
+    if _is(exc, "NoSuchOption"):
+        close = ", ".join(getattr(exc, "possibilities", None) or [])
+        return Msg("there is no option {name}{close}", name=getattr(exc, "option_name", ""),
+                   close=Msg(" (did you mean {names}?)", names=close) if close else "").render()
+    if _is(exc, "BadOptionUsage"):
+        return Msg("the option {name} needs a value", name=getattr(exc, "option_name", "")).render()
+    if _is(exc, "MissingParameter"):
+        return Msg("{name} is missing", name=hint or getattr(exc, "param_hint", "") or "").render()
+    if _is(exc, "BadParameter"):
+        # Click's detail is English only (and Typer's may come from pydantic): say it from the parameter's type.
+        what, value = _expected(exc, param)
+        if what and value is not None:
+            return Msg("{option} expects {what}, not {value!r}", option=hint, what=Msg(what), value=value).render()
+        if current_lang() != "en":
+            return Msg("invalid value for {option}", option=hint).render()
+    return exc.format_message()  # type: ignore[attr-defined]
+
+
+EXPECTED = {"int": N_("a whole number"), "integer": N_("a whole number"), "float": N_("a number"),
+            "date": N_("a date such as 2024-12-31"), "datetime": N_("a date such as 2024-12-31"),
+            "bool": N_("yes or no"), "boolean": N_("yes or no")}
+
+
+def _expected(exc: BaseException, param) -> tuple[str | None, str | None]:
+    """What the parameter wanted and the value given: from the type checker behind the error
+    (pydantic in current Typer, a Click type before), else from the command line."""
+    kind, value = getattr(getattr(param, "type", None), "name", ""), None
+    cause = exc.__cause__
+    errs = getattr(cause, "errors", None)
+    if callable(errs) and type(cause).__module__.startswith("pydantic"):
+        first = (errs() or [{}])[0]
+        kind = str(first.get("type", "")).split("_")[0]
+        value = first.get("input") if isinstance(first.get("input"), str) else None
+    return EXPECTED.get(kind), value if value is not None else given_value(getattr(param, "opts", []) or [])
+ARGV: list[str] = []  # the command line as given, to quote the value a user typed
+
+
+def given_value(opts: list[str]) -> str | None:
+    for i, arg in enumerate(ARGV):
+        for opt in opts:
+            if arg == opt and i + 1 < len(ARGV):
+                return ARGV[i + 1]
+            if arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
+    return None
+
+
+def _is(exc: BaseException, name: str) -> bool:
+    """``exc`` is Click's exception ``name`` — from Click or from Typer's vendored copy of it."""
+    return any(cls.__name__ == name and cls.__module__.split(".")[0] in ("click", "typer")
+               for cls in type(exc).__mro__)
 
 
 def debug() -> bool:

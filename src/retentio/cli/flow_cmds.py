@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
+from retentio.cli.base import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
 from retentio.cli.output import emit, say, to_json
 from retentio.errors import ConfigError
 from retentio.i18n import Msg, _, message_text
@@ -29,11 +29,11 @@ def _when(value: str | None) -> dt.datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
 
 
-def _trigger_text(tr: dict) -> str:
-    detail = tr.get("event") or tr.get("date") or tr.get("occasion") or tr.get("state") or ""
-    if tr["type"] == "contract_ending":
-        detail = f"{tr.get('days_before', 30)}d"
-    return f"{tr['type']}:{detail}"
+def _trigger_text(trigger: dict) -> str:
+    detail = trigger.get("event") or trigger.get("date") or trigger.get("occasion") or trigger.get("state") or ""
+    if trigger["type"] == "contract_ending":
+        detail = f"{trigger.get('days_before', 30)}d"
+    return f"{trigger['type']}:{detail}"
 
 
 @flows_app.command("list", help=_("All flows with their switch, version, trigger and counts."))
@@ -164,7 +164,7 @@ def preview_cmd(key: str = KeyArg, customer: str = typer.Option(..., "--customer
 def run_cmd(once: bool = typer.Option(True, "--once", help=_("One run (the default; schedule it with cron)")),
             dry_run: bool = typer.Option(False, "--dry-run", help=_("Show what would happen; change nothing")),
             now: str = typer.Option(None, "--now", help=_("Run as of this time (ISO, UTC)")),
-            flow: list[str] = typer.Option(None, "--flow", help=_("Only these flows (also when disabled)")),
+            flow: list[str] = typer.Option(None, "--flow", metavar="KEY", help=_("Only these flows (also when disabled)")),
             replay_from: str = typer.Option(None, "--replay-from", help=_("Dry run day by day from here …")),
             replay_to: str = typer.Option(None, "--replay-to", help=_("… to here")),
             fmt: str = FormatOpt, lang: str = LangOpt) -> None:
@@ -254,6 +254,13 @@ def calls_cmd(list_name: str = typer.Option(None, "--list", help=_("Only this ca
         mark_exported(engine, [r["id"] for r in rows])
 
 
+def status_label(value: str | None) -> str:
+    """A message status in the table's language (JSON and CSV keep the codes scripts rely on)."""
+    from retentio.labels import label
+
+    return label("message", value)
+
+
 @flows_app.command("outbox", help=_("Messages per flow, channel and status (with skip reasons and the last error); "
                                     "--messages lists them one by one."))
 def outbox_cmd(fmt: str = FormatOpt, messages: bool = typer.Option(False, "--messages", help=_("One row per "
@@ -271,7 +278,7 @@ def outbox_cmd(fmt: str = FormatOpt, messages: bool = typer.Option(False, "--mes
                 "SELECT o.id, o.flow_key AS flow, o.channel, o.status, o.reason, o.attempts, o.recoveries AS in_doubt, "
                 "o.not_before, o.last_error, c.external_id AS customer FROM outbox o LEFT JOIN customers c ON "
                 f"c.id = o.customer_id {where.replace('status', 'o.status')} ORDER BY o.id"), {"s": status})]
-            emit(rows, [("id", "#", None), ("flow", _("Flow"), None), ("status", _("Status"), None),
+            emit(rows, [("id", "#", None), ("flow", _("Flow"), None), ("status", _("Status"), status_label),
                         ("customer", _("Customer"), None), ("attempts", _("Attempts"), None),
                         ("last_error", _("Last error"), None), ("reason", _("Reason"), None),
                         ("channel", _("Channel"), None), ("not_before", _("Not before"), None)], fmt)
@@ -281,6 +288,7 @@ def outbox_cmd(fmt: str = FormatOpt, messages: bool = typer.Option(False, "--mes
             "SUM(CASE WHEN recoveries > 0 THEN 1 ELSE 0 END) AS in_doubt, MAX(last_error) AS last_error FROM outbox "
             f"{where} GROUP BY flow_key, channel, status, reason ORDER BY flow_key, channel, status, reason"),
             {"s": status})]
-    emit(rows, [("flow", _("Flow"), None), ("status", _("Status"), None), ("messages", _("Messages"), None),
+    emit(rows, [("flow", _("Flow"), None), ("status", _("Status"), status_label),
+                ("messages", _("Messages"), None),
                 ("in_doubt", _("In doubt"), None), ("reason", _("Reason"), None), ("channel", _("Channel"), None),
                 ("last_error", _("Last error"), None)], fmt)

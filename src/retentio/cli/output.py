@@ -20,13 +20,13 @@ from typing import Any
 
 from rich.console import Console
 
-from retentio.i18n import _
+from retentio.i18n import current_lang, trn
 from retentio.spreadsheet import neutralise
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 FORMATS = ("table", "json", "csv")
-MIN_TEXT = 8
+SHORT_TEXT = 16  # a text column shortened below this says too little to be worth showing
 
 Column = tuple  # (key, header, formatter or None)
 
@@ -85,18 +85,23 @@ def _cell(r: dict[str, Any], key: str, fmt: Callable[[Any], str] | None) -> str:
 
 
 def _fit(headers: list[str], cells: list[list[str]], width: int) -> tuple[int, list[int]]:
-    """How many columns fit, and each kept column's width (text shortened where needed)."""
+    """How many columns fit, and each kept column's width: columns are taken from the left while each
+    fits at least shortened (a long text to SHORT_TEXT characters), then the widest are shortened."""
     natural = [max([len(h) for h in headers[i].split("\n")] + [len(c[i]) for c in cells]) for i in range(len(headers))]
-    keep = len(headers)
-    while keep > 2 and sum(w + 2 for w in natural[:keep]) > width:
-        keep -= 1
-    widths = natural[:keep]
-    excess = sum(w + 2 for w in widths) - width
-    while excess > 0:
-        i = max(range(keep), key=lambda k: widths[k])
-        if widths[i] <= MIN_TEXT:
+    least = [min(n, max(SHORT_TEXT, max(len(h) for h in headers[i].split("\n")))) for i, n in enumerate(natural)]
+    # Each column costs its width, one blank either side and one between columns; one more at the edge.
+    keep, used = 0, 1
+    for need in least:
+        if keep >= 2 and used + need + 3 > width:
             break
-        cut = min(excess, widths[i] - MIN_TEXT)
+        keep, used = keep + 1, used + need + 3
+    widths = natural[:keep]
+    excess = sum(w + 3 for w in widths) + 1 - width
+    while excess > 0:
+        i = max(range(keep), key=lambda k: widths[k] - least[k])
+        if widths[i] <= least[i]:
+            break
+        cut = min(excess, widths[i] - least[i])
         widths[i] -= cut
         excess -= cut
     return keep, widths
@@ -121,8 +126,9 @@ def emit(rows: list[dict[str, Any]], columns: Sequence[Column], fmt: str, *, tit
     keep, widths = _fit(headers, cells, console.width)
     notes = [caption] if caption else []
     if keep < len(columns):
-        notes.append(_("{n} more columns ({names}): --format csv or json", n=len(columns) - keep,
-                       names=", ".join(headers[keep:])))
+        notes.append(trn(current_lang(), "{n} more column ({names}): --format csv or json",
+                         "{n} more columns ({names}): --format csv or json", len(columns) - keep,
+                         names=", ".join(headers[keep:])))
     table = Table(title=Text(title) if title else None, caption=Text("\n".join(notes)) if notes else None,
                   header_style="bold cyan", box=box.SIMPLE_HEAD, caption_justify="left", pad_edge=False)
     for i in range(keep):

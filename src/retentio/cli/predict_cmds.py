@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
+from retentio.cli.base import FormatOpt, LangOpt, app, check_choice, check_format, fmt_for, lang_of, state
 from retentio.cli.data_cmds import parse_day
 from retentio.cli.output import emit, say, to_json
 from retentio.errors import ConfigError
@@ -12,9 +12,21 @@ from retentio.i18n import Msg, _, message_text
 
 
 def _params(model: dict, f) -> str:
-    se = model.get("se") or {}
-    return ", ".join(f"{k}={f.num(v, 3, trim=True)}" + (f"±{f.num(se[k], 2, trim=True)}" if se.get(k) else "")
-                     for k, v in (model.get("params") or {}).items())
+    from retentio.labels import params_text
+
+    return params_text(model, f, compact=True)
+
+
+def _day(f, value) -> str:
+    from retentio.report.predictions import day_text
+
+    return day_text(f, value)
+
+
+def _name(model: dict) -> str:
+    from retentio.labels import label
+
+    return label("model", model.get("name"))
 
 
 @app.command("at-risk", help=_("Customers ranked by value at risk (CLV × churn probability), with the reasons."))
@@ -79,16 +91,15 @@ def predict(run_backtest: bool = typer.Option(False, "--backtest", help=_("Fit o
             say(_("Rules instead of a stochastic model, because: {why}", why=message_text(chosen.get("reason"))
                   or _("the rules tracked the holdout best")))
         elif chosen.get("model"):
-            say(f"{chosen['name']} · {_params(chosen, f)} · LL {f.num(chosen['log_likelihood'], 1)}")
-        for key, stage in (info.get("stages") or {}).items():
-            why = message_text(stage.get("reason"))
-            say(f"  {key}: {stage['status']}" + (f" – {why}" if why else ""))
+            say(f"{_name(chosen)} · {_params(chosen, f)} · LL {f.num(chosen['log_likelihood'], 1)}")
+        from retentio.cli.data_cmds import say_stages
+
+        say_stages(info.get("stages") or {})
         return
     from retentio.predictions import PredictionOptions, backtest
     from retentio.refresh import open_context
 
-    if time_unit not in ("days", "weeks"):
-        raise ConfigError(Msg("--time-unit must be days or weeks"))
+    check_choice("--time-unit", time_unit, ("days", "weeks"))
     opts = PredictionOptions(unit=time_unit, calibration_end=parse_day(calibration_end, "--calibration-end"),
                              holdout_end=parse_day(holdout_end, "--holdout-end"))
     ctx = open_context(engine, as_of=opts.holdout_end, engine_name=engine_name)
@@ -109,13 +120,14 @@ def render_backtest(result: dict, lang: str) -> None:
     f = Fmt(lang)
     if result.get("fallback"):
         say(_("Rules instead of a stochastic model, because: {why}", why=message_text(result["fallback"])))
-    rows = []
+    rows, unfit = [], []
     for key, m in result["models"].items():
         if "error" in m:
-            rows.append({"model": m["name"], "params": message_text(m["error"])})
+            rows.append({"model": _name(m), "params": _("not fitted, see below"), "best": ""})
+            unfit.append(message_text(m["error"]))  # names the model itself
             continue
         h = m["holdout"]
-        rows.append({"model": m["name"], "params": _params(m, f), "ll": m["log_likelihood"], "mae": h["mae"],
+        rows.append({"model": _name(m), "params": _params(m, f), "ll": m["log_likelihood"], "mae": h["mae"],
                      "corr": h["correlation"], "pred": h["predicted_total"], "act": h["actual_total"],
                      "brier": h["brier_no_purchase"], "best": "★" if key == result.get("best") else ""})
     cols = [("model", _("Model"), None), ("best", "", None), ("mae", _("MAE"), lambda v: f.num(v, 3)),
@@ -123,10 +135,12 @@ def render_backtest(result: dict, lang: str) -> None:
             ("corr", _("Corr."), lambda v: f.num(v, 2)), ("brier", _("Brier"), lambda v: f.num(v, 3)),
             ("ll", _("Log-lik."), lambda v: f.num(v, 0)), ("params", _("Parameters (± SE)"), None)]
     emit(rows, cols, "table", title=_("Backtest: calibration to {cal}, holdout to {hold} ({unit})",
-                                      cal=result.get("calibration_end"), hold=result.get("holdout_end"),
+                                      cal=_day(f, result.get("calibration_end")), hold=_day(f, result.get("holdout_end")),
                                       unit=label("unit", result.get("unit"))),
          caption=_("MAE: mean absolute error of holdout purchases per customer; Brier: of the chance of no "
                    "purchase."))
+    for line in unfit:
+        say(line, style="yellow")
     spend = result.get("spend") or {}
     if spend.get("status") == "ok":
         h = spend["holdout"]
@@ -139,11 +153,11 @@ def render_backtest(result: dict, lang: str) -> None:
         emit(m["holdout"]["by_frequency"],
              [("frequency", "x", None), ("customers", _("Customers"), f.num),
               ("actual", _("actual"), lambda v: f.num(v, 2)), ("predicted", _("predicted"), lambda v: f.num(v, 2))],
-             "table", title=_("Holdout purchases by calibration purchases · {name}", name=m["name"]))
+             "table", title=_("Holdout purchases by calibration purchases · {name}", name=_name(m)))
         paper = result.get("paper_tracking") or {}
         if paper.get("steps") and best in paper["steps"][-1]["predicted"]:
             last = paper["steps"][-1]
             say(_("Cumulative repeat purchases since {start} (calibration and holdout, as Fader, Hardie & Lee 2005 "
-                  "plot them): actual {actual}, {name} {pred}", start=paper["start"], actual=f.num(last["actual"]),
-                  name=m["name"], pred=f.num(last["predicted"][best])))
-        say(_("Best model on the holdout: {name}", name=m["name"]))
+                  "plot them): actual {actual}, {name} {pred}", start=_day(f, paper["start"]), actual=f.num(last["actual"]),
+                  name=_name(m), pred=f.num(last["predicted"][best])))
+        say(_("Best model on the holdout: {name}", name=_name(m)))

@@ -6,18 +6,15 @@ from pathlib import Path
 
 import typer
 
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
+from retentio.cli.base import FormatOpt, LangOpt, app, check_choice, check_format, fmt_for, lang_of, state
 from retentio.cli.output import emit, say, to_json
-from retentio.errors import ConfigError
-from retentio.i18n import Msg, _, message_text
+from retentio.i18n import _, message_text
 
 PeriodOpt = typer.Option("month", "--period", help=_("week, month or quarter"))
 
 
 def _period(p: str) -> str:
-    if p not in ("week", "month", "quarter"):
-        raise ConfigError(Msg("--period must be week, month or quarter"))
-    return p
+    return check_choice("--period", p, ("week", "month", "quarter"))
 
 
 @app.command(help=_("Retention KPIs per period: S, E, N, CRR, retained share, churn, repeat rate, frequency, AOV."))
@@ -84,8 +81,7 @@ def cohorts(period: str = PeriodOpt,
     names = {"retention": ("retention_pct", _("retention %")), "customers": ("customers", _("customers")),
              "revenue": ("revenue", _("revenue")), "cum_revenue": ("cum_revenue_per_customer",
                                                                   _("cumulative revenue per customer"))}
-    if metric not in names:
-        raise ConfigError(Msg("--metric must be retention, customers, revenue or cum_revenue"))
+    check_choice("--metric", metric, list(names))
     key, metric_name = names[metric]
     render = {"retention_pct": lambda v: f.pct(v, 0), "customers": f.num, "revenue": f.money0,
               "cum_revenue_per_customer": f.money0}[key]
@@ -117,8 +113,7 @@ def rfm_summary(fmt: str, lang: str | None, by: str) -> None:
                              ("customers", _("Customers"), f.num), ("share", _("Share"), f.pct)],
              fmt, title=_("Lifecycle"))
         return
-    if by != "rfm":
-        raise ConfigError(Msg("--by must be rfm or lifecycle"))
+    check_choice("--by", by, ("rfm", "lifecycle"))
     rows, _run = results.segment_summary(engine)
     for r in rows:
         r["label"] = label("segment", r["segment"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from retentio.cli.app import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
+from retentio.cli.base import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
 from retentio.cli.output import emit, say, to_json
 from retentio.errors import ConfigError
 from retentio.i18n import Msg, _

@@ -25,7 +25,8 @@ from retentio.db.models import (
 )
 from retentio.db.session import get_engine
 from retentio.demo.generator import DemoData, generate, local_to_utc
-from retentio.i18n import Fmt
+from retentio.formatting import Fmt
+from retentio.i18n import tr, using
 from retentio.ingest.writer import lookup_ids, records
 from retentio.refresh import refresh
 from retentio.shop import set_config
@@ -85,48 +86,60 @@ def store(engine: Engine, d: DemoData) -> None:
 
 
 def run_demo(out: Path, *, n_customers: int = 20_000, seed: int = 42, lang: str = "de") -> Path:
+    with using(lang):
+        return _run_demo(out, n_customers, seed, lang)
+
+
+def _run_demo(out: Path, n_customers: int, seed: int, lang: str) -> Path:
+    from retentio.cli.output import say
+
     out.mkdir(parents=True, exist_ok=True)
     db = out / "retentio-demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     t0 = time.perf_counter()
-    with console.status("Demo-Shop wird erzeugt …" if lang == "de" else "Generating the demo shop …"):
+    steps = 5
+
+    def status(n: int, text: str):
+        return console.status(f"[{n}/{steps}] {text} ({time.perf_counter() - t0:.0f} s)")
+
+    with status(1, tr(lang, "Generating the demo shop ({n} customers) …", n=n_customers)):
         data = generate(n_customers, seed)
     engine = get_engine(f"sqlite:///{db.resolve()}")
-    for key, value in (("name", "Bohne & Blatt Rösterei"), ("time_zone", "Europe/Berlin"),
-                       ("currency", "EUR"), ("locale", "de_DE" if lang == "de" else "en_GB")):
+    for key, value in (("name", "Bohne & Blatt Rösterei"), ("time_zone", "Europe/Berlin"), ("currency", "EUR"),
+                       ("locale", "de_DE" if lang == "de" else "en_GB"), ("category", "coffee_tea"),
+                       ("legal_name", "Bohne & Blatt Rösterei GmbH"),
+                       ("postal_address", "Röstereiweg 1, 12345 Musterstadt"),
+                       ("imprint", "Geschäftsführung: Erika Muster · Amtsgericht Musterstadt HRB 12345 · "
+                                   "USt-IdNr. DE123456789"),
+                       ("shop_url", "https://bohne-und-blatt.example"), ("demo", True)):
         set_config(engine, key, value)
-    with console.status("Daten werden gespeichert …" if lang == "de" else "Storing …"):
+    with status(2, tr(lang, "Storing …")):
         store(engine, data)
     (out / "demo_truth.json").write_text(json.dumps(data.truth, indent=2), encoding="utf-8")
     data.latent.to_csv(out / "demo_latent.csv", index=False)
-    with console.status("Auswertung …" if lang == "de" else "Refreshing …"):
+    with status(3, tr(lang, "Refreshing (KPIs, cohorts, segments, predictions) …")):
         run = refresh(engine)
     from retentio.demo.flows import run_demo_flows
     from retentio.report.html import write_report
 
     mail = out / "mail"
     shutil.rmtree(mail, ignore_errors=True)
-    with console.status("Flows laufen die letzten 4 Wochen …" if lang == "de" else "Running the flows over 4 weeks …"):
+    with status(4, tr(lang, "Running the flows over the last 4 weeks …")):
         sent = run_demo_flows(engine, mail)
-    report = write_report(engine, out / "retentio-report.html", lang, "month")
+    with status(5, tr(lang, "Writing the report …")):
+        report = write_report(engine, out / "retentio-report.html", lang, "month")
     secs = time.perf_counter() - t0
     s = run.summary
     f = Fmt(lang)
-    if lang == "de":
-        console.print(f"[bold green]Demo fertig[/] in {secs:.0f} s: {f.num(s['customers'])} Kunden, "
-                      f"{f.num(s['orders']['orders'])} Bestellungen, Aktivitätsfenster {run.active_window_days} Tage.")
-        console.print(f"Flows: {f.num(sent.get('sent', 0))} Nachrichten in 4 Wochen, als E-Mail-Dateien in "
-                      f"[bold]{mail.resolve()}[/]")
-        console.print(f"Datenbank: [bold]{db.resolve()}[/]\nBericht:   [bold]{report.resolve()}[/]")
-        console.print(f"Weiter: retentio --db {db} kpis  ·  segments  ·  at-risk  ·  predict  ·  customer K10001")
-        console.print(f"        retentio --db {db} flows list  ·  flows report  ·  flows outbox  ·  flows calls")
-    else:
-        console.print(f"[bold green]Demo ready[/] in {secs:.0f} s: {f.num(s['customers'])} customers, "
-                      f"{f.num(s['orders']['orders'])} orders, activity window {run.active_window_days} days.")
-        console.print(f"Flows: {f.num(sent.get('sent', 0))} messages in 4 weeks, as email files in "
-                      f"[bold]{mail.resolve()}[/]")
-        console.print(f"Database: [bold]{db.resolve()}[/]\nReport:   [bold]{report.resolve()}[/]")
-        console.print(f"Next: retentio --db {db} kpis  ·  segments  ·  at-risk  ·  predict  ·  customer K10001")
-        console.print(f"      retentio --db {db} flows list  ·  flows report  ·  flows outbox  ·  flows calls")
+    say(tr(lang, "Demo ready in {secs} s: {customers} customers, {orders} orders, activity window {days} days.",
+           secs=f"{secs:.0f}", customers=f.num(s["customers"]), orders=f.num(s["orders"]["orders"]),
+           days=run.active_window_days), style="bold green", err=True)
+    say(tr(lang, "Flows: {n} messages in 4 weeks, as email files in {path}", n=f.num(sent.get("sent", 0)),
+           path=str(mail.resolve())), err=True)
+    say(tr(lang, "Database: {path}", path=str(db.resolve())), err=True)
+    say(tr(lang, "Report:   {path}", path=str(report.resolve())), err=True)
+    say(tr(lang, "Next: retentio --db {db} kpis · segments · at-risk · predict · customer K10001", db=str(db)), err=True)
+    say(tr(lang, "      retentio --db {db} flows list · flows report · flows outbox · flows calls", db=str(db)),
+        err=True)
     return report

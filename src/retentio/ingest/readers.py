@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class Source:
     delimiter: str | None = None
     total_hint: int | None = None  # for the progress bar
     raw_rejects: list[RawReject] = field(default_factory=list)
-    excel_epoch: object = None  # an .xlsx workbook's date system
+    excel_epoch: dt.datetime | None = None  # an .xlsx workbook's date system
     merged_filled: int = 0  # Excel cells filled from a merged range
 
 

@@ -62,7 +62,8 @@ def _from_objects(raw: pd.Series, tz: str, excel_epoch: dt.datetime | None) -> t
     mask = raw.map(is_time).astype(bool)
     if not mask.any():
         return out, mask
-    naive, aware = [], []
+    naive: list[tuple[object, pd.Timestamp]] = []
+    aware: list[tuple[object, pd.Timestamp]] = []
     for i, v in raw[mask].items():
         if isinstance(v, (int, float)):  # Excel serial day number
             from openpyxl.utils.datetime import from_excel

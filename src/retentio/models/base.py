@@ -34,6 +34,7 @@ from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from retentio.errors import RetentioError
+from retentio.i18n import Msg
 
 LOG_BOUND = 18.0  # exp(±18): parameters beyond this are degenerate, not estimates
 
@@ -65,12 +66,12 @@ def as_arrays(data, columns: Sequence[str], **given) -> dict[str, np.ndarray]:
         elif data is not None and col in data:
             values = data[col]
         else:
-            raise RetentioError(f"summary column {col!r} is missing")
+            raise RetentioError(Msg("summary column {col!r} is missing", col=col))
         arr = np.asarray(values, dtype=float)
         if arr.ndim != 1:
             arr = arr.reshape(-1)
         if not np.all(np.isfinite(arr)):
-            raise RetentioError(f"summary column {col!r} has missing or infinite values")
+            raise RetentioError(Msg("summary column {col!r} has missing or infinite values", col=col))
         out[col] = arr
     n = {len(a) for a in out.values()}
     if len(n) > 1:
@@ -212,7 +213,7 @@ def _fit_mle(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray, n_customers:
     params = np.exp(x)
     total_ll = -neg_ll(params)
     if not np.isfinite(total_ll) or fx >= 1e99:
-        raise ModelFitError(f"{model}: the likelihood is not finite at any tried parameters; check the summary data")
+        raise ModelFitError(Msg("{model}: the likelihood is not finite at any tried parameters; check the summary data", model=model))
     # Observed information of the total log-likelihood, without the penalty.
     hess = (hess_obj - 2 * penalizer * np.eye(k)) * n_customers
     try:
@@ -226,8 +227,7 @@ def _fit_mle(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray, n_customers:
                   if abs(v) >= LOG_BOUND or not np.isfinite(var) or var <= 0 or var > 400]
     if degenerate:
         raise ModelFitError(
-            f"{model}: the data do not identify parameter(s) {', '.join(degenerate)} (they run off to 0 or "
-            "infinity, or the likelihood is flat in them — e.g. nobody drops out, or too little history)")
+            Msg("{model}: the data do not identify parameter(s) {value} (they run off to 0 or infinity, or the likelihood is flat in them — e.g. nobody drops out, or too little history)", model=model, value=', '.join(degenerate)))
     jac = np.diag(params)
     cov = jac @ cov_log @ jac
     se = np.sqrt(np.diag(cov))
@@ -248,7 +248,7 @@ class BaseFitter:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
-            raise RetentioError(f"{type(self).__name__} is not fitted yet: call fit() first")
+            raise RetentioError(Msg("{name} is not fitted yet: call fit() first", name=type(self).__name__))
 
     def _store(self, result: dict, n_customers: float, n_rows: int) -> None:
         self.params_ = pd.Series(result["params"], index=list(self._param_names), name="estimate")
@@ -274,7 +274,7 @@ class BaseFitter:
         standard errors are unknown (NaN), so no intervals."""
         names = list(cls._param_names)
         if sorted(params) != sorted(names):
-            raise RetentioError(f"{cls.model_name} needs exactly the parameters {', '.join(names)}")
+            raise RetentioError(Msg("{model_name} needs exactly the parameters {value}", model_name=cls.model_name, value=', '.join(names)))
         k = len(names)
         model = cls()
         model._store({"params": np.array([float(params[n]) for n in names]), "se": np.full(k, np.nan),

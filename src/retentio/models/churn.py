@@ -32,6 +32,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.model_selection import StratifiedKFold
 
 from retentio.errors import RetentioError
+from retentio.i18n import Msg
 from retentio.models.base import InsufficientDataError
 
 
@@ -122,8 +123,7 @@ class ChurnModel:
         y = np.asarray(y, dtype=int)
         if len(y) < self.min_rows or y.sum() < self.min_positives or (len(y) - y.sum()) < self.min_positives:
             raise InsufficientDataError(
-                f"churn model: {len(y)} rows with {int(y.sum())} churners — need at least {self.min_rows} rows "
-                f"and {self.min_positives} of each outcome")
+                Msg("churn model: {n_y} rows with {value} churners — need at least {min_rows} rows and {min_positives} of each outcome", n_y=len(y), value=int(y.sum()), min_rows=self.min_rows, min_positives=self.min_positives))
         self.features_ = list(X.columns)
         self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist())
                             for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])}
@@ -155,7 +155,7 @@ class ChurnModel:
         contrib = self.contributions(X)
         unmapped = [f for f in contrib.columns if f not in reason_of]
         if unmapped:
-            raise RetentioError(f"no churn reason for feature(s) {', '.join(unmapped)}")
+            raise RetentioError(Msg("no churn reason for feature(s) {value}", value=', '.join(unmapped)))
         by_reason = contrib.T.groupby(pd.Series(reason_of)[contrib.columns].to_numpy()).sum().T
         values = by_reason.to_numpy()
         names = by_reason.columns.to_numpy()

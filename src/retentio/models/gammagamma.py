@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import special
 
 from retentio.errors import RetentioError
+from retentio.i18n import Msg
 from retentio.models.base import BaseFitter, InsufficientDataError, as_arrays, collapse, fit_mle
 
 
@@ -57,8 +58,7 @@ class GammaGammaFitter(BaseFitter):
         x, m = x[keep], m[keep]
         n = float(len(x) if w is None else w.sum())
         if n < self.min_customers:
-            raise InsufficientDataError(f"Gamma-Gamma: {n:.0f} customers with repeat purchases — need "
-                                        f"at least {self.min_customers}")
+            raise InsufficientDataError(Msg("Gamma-Gamma: {n} customers with repeat purchases — need at least {min_customers}", n=format(n, '.0f'), min_customers=self.min_customers))
         c = collapse({"x": x, "m": m}, w)
         xs, ms, ws = c.columns["x"], c.columns["m"], c.weights
 

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import special
 
 from retentio.errors import RetentioError
+from retentio.i18n import Msg
 from retentio.models.base import BaseFitter, InsufficientDataError, collapse, fit_mle
 
 
@@ -61,8 +62,7 @@ class ShiftedBetaGeometricFitter(BaseFitter):
             raise RetentioError("periods must be whole numbers, ≥ 1 for ended contracts")
         w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
         if w.sum() < self.min_customers or float(np.dot(w, c > 0)) < self.min_churned:
-            raise InsufficientDataError(f"sBG: {w.sum():.0f} contracts, {np.dot(w, c > 0):.0f} ended — need at "
-                                        f"least {self.min_customers} and {self.min_churned}")
+            raise InsufficientDataError(Msg("sBG: {value} contracts, {value2} ended — need at least {min_customers} and {min_churned}", value=format(w.sum(), '.0f'), value2=format(np.dot(w, c > 0), '.0f'), min_customers=self.min_customers, min_churned=self.min_churned))
         col = collapse({"t": t, "c": c}, w)
         ts, cs, ws = col.columns["t"], col.columns["c"], col.weights
 

@@ -24,7 +24,7 @@ from retentio.models.churn import ChurnModel, calibration_table, classification_
 
 YES = {"1", "yes", "y", "true", "ja", "j", "churned", "churn", "gekuendigt", "gekündigt", "cancelled", "canceled",
        "lost", "x"}
-NO = {"0", "no", "n", "false", "nein", "active", "aktiv", "retained", "stayed", "kept", ""}
+NO = {"0", "no", "n", "false", "nein", "active", "aktiv", "retained", "stayed", "kept"}
 
 
 @dataclass
@@ -39,19 +39,25 @@ class SnapshotResult:
     features: list[str]
     importance: dict[str, float]
     scores: pd.DataFrame = field(repr=False)  # customer, churn_probability, reasons, label
+    unlabelled: int = 0  # customers with an empty label: scored, not used for training or validation
 
     def as_dict(self, top: int | None = None) -> dict[str, Any]:
         rows = self.scores.sort_values("churn_probability", ascending=False)
         if top:
             rows = rows.head(top)
-        return {"label": self.label, "customers": self.customers, "churners": self.churners, "folds": self.folds,
+        return {"label": self.label, "customers": self.customers, "churners": self.churners,
+                "unlabelled": self.unlabelled, "folds": self.folds,
                 "cross_validated": self.metrics, "fold_roc_auc": self.fold_auc, "calibration": self.calibration,
                 "features": self.features, "importance": self.importance,
                 "scores": rows.to_dict("records")}
 
 
+def _label_text(values: pd.Series) -> pd.Series:
+    return values.astype(object).map(lambda v: "" if v is None or v != v else str(v).strip().lower())
+
+
 def labels(values: pd.Series, label: str) -> np.ndarray:
-    text = values.astype(object).map(lambda v: "" if v is None or v != v else str(v).strip().lower())
+    text = _label_text(values)
     unknown = sorted(set(text) - YES - NO)
     if unknown:
         raise RetentioError(Msg("the label column {label!r} holds values that are neither yes nor no: {values}",
@@ -69,12 +75,16 @@ def fit_snapshot(table: pd.DataFrame, label: str, *, folds: int = 5, seed: int =
                                 columns=", ".join(sorted({k for a in table["attributes"] if isinstance(a, dict)
                                                           for k in a})[:30])))
     table = table[present].reset_index(drop=True)
-    y = labels(table["attributes"].map(lambda a: a.get(label)), label)
+    # An empty label is not a "no": those customers are scored but neither trained nor validated on.
+    known = (_label_text(table["attributes"].map(lambda a: a.get(label))) != "").to_numpy()
     frame, reasons = attribute_features(table[["customer_id", "attributes"]], exclude=(label,))
     features = list(reasons)
     if not features:
         raise RetentioError(Msg("no column besides {label!r} is usable as a feature", label=label))
-    X = frame[features]
+    everyone = frame[features]
+    table_known = table[known].reset_index(drop=True)
+    y = labels(table_known["attributes"].map(lambda a: a.get(label)), label)
+    X = everyone[known].reset_index(drop=True)
     params = model_params or {}
     oof = np.empty(len(y))
     fold_auc = []
@@ -85,10 +95,15 @@ def fit_snapshot(table: pd.DataFrame, label: str, *, folds: int = 5, seed: int =
         oof[held] = model.predict_proba(X.iloc[held])
         fold_auc.append(classification_metrics(y[held], oof[held])["roc_auc"])
     final = ChurnModel(seed=seed, **params).fit(X, y)
-    scores = pd.DataFrame({"customer": table["customer"].to_numpy(), "label": y,
-                           "churn_probability": final.predict_proba(X),
-                           "cross_validated_probability": oof,
-                           "reasons": final.reasons(X, reasons)})
+    label_all = pd.array([None] * len(table), dtype="Int64")
+    label_all[known] = y
+    cv = np.full(len(table), np.nan)
+    cv[known] = oof
+    scores = pd.DataFrame({"customer": table["customer"].to_numpy(), "label": label_all,
+                           "churn_probability": final.predict_proba(everyone),
+                           "cross_validated_probability": cv,
+                           "reasons": final.reasons(everyone, reasons)})
     return SnapshotResult(label, len(y), int(y.sum()), folds, classification_metrics(y, oof), fold_auc,
                           calibration_table(y, oof), features,
-                          {k: round(float(v), 4) for k, v in final.importance().head(10).items()}, scores)
+                          {k: round(float(v), 4) for k, v in final.importance().head(10).items()}, scores,
+                          unlabelled=int((~known).sum()))

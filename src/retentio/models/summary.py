@@ -28,6 +28,7 @@ import pandas as pd
 from retentio.analytics.definitions import is_purchase, revenue
 from retentio.analytics.engine import Backend, Tables
 from retentio.errors import RetentioError
+from retentio.i18n import Msg
 
 UNITS = {"days": 1.0, "weeks": 7.0}
 DAY = 86400
@@ -37,7 +38,7 @@ def unit_days(unit: str) -> float:
     try:
         return UNITS[unit]
     except KeyError:
-        raise RetentioError(f"unknown time unit {unit!r}; choose days or weeks") from None
+        raise RetentioError(Msg("unknown time unit {unit!r}; choose days or weeks", unit=unit)) from None
 
 
 def purchase_days(t: Tables) -> ibis.Table:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from retentio.i18n import Msg
 from retentio.models.base import BaseFitter, InsufficientDataError, as_arrays, check_rfm, collapse, fit_mle
 
 RFM = ("frequency", "recency", "T")
@@ -46,8 +47,7 @@ class TransactionModel(BaseFitter):
         repeaters = float(np.sum((x > 0) * (1.0 if w is None else w)))
         if n < self.min_customers or repeaters < self.min_repeaters:
             raise InsufficientDataError(
-                f"{self.model_name}: {n:.0f} customers, {repeaters:.0f} with a repeat purchase — "
-                f"need at least {self.min_customers} and {self.min_repeaters}")
+                Msg("{model_name}: {n} customers, {repeaters} with a repeat purchase — need at least {min_customers} and {min_repeaters}", model_name=self.model_name, n=format(n, '.0f'), repeaters=format(repeaters, '.0f'), min_customers=self.min_customers, min_repeaters=self.min_repeaters))
         c = collapse({"x": x, "tx": tx, "T": TT}, w)
         xs, txs, Ts, ws = c.columns["x"], c.columns["tx"], c.columns["T"], c.weights
 

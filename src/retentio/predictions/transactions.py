@@ -83,7 +83,7 @@ def transaction_scores(ctx, bt: dict[str, Any], opts: PredictionOptions, churn_d
     sample = fit_rows(sm)
     if len(sample) < len(sm):
         warnings.append(Msg("the models were fitted on a random sample of {n} of {total} customers",
-                            n=f"{len(sample):,}", total=f"{len(sm):,}"))
+                            n=len(sample), total=len(sm)))
     candidates = [k for k in bt.get("ranking") or [] if k in opts.models] or ["rules"]
     if "rules" not in candidates:
         candidates.append("rules")

@@ -11,11 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
-from retentio.i18n import Fmt
+from retentio.formatting import Fmt
 
 PALETTE = ["#1f6f8b", "#e07a5f", "#81b29a", "#f2cc8f", "#3d405b", "#99582a", "#6d597a"]
+# Labels are data and translations, never TeX: a "$" in a name must not start mathtext.
 plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-                     "svg.fonttype": "none", "font.family": "DejaVu Sans"})
+                     "svg.fonttype": "none", "font.family": "DejaVu Sans", "text.parse_math": False})
 
 
 def _svg(fig) -> str:
@@ -84,10 +85,13 @@ def columns(labels: list[str], values: list[float], f: Fmt, colour: str = PALETT
 
 
 def tracking(steps: list[int], actual: list[float], predicted: dict[str, list[float]], f: Fmt,
-             labels: tuple[str, str]) -> str:
-    """Cumulative holdout purchases: what happened (bars) and each model's forecast (lines)."""
+             labels: tuple[str, str], boundary: float | None = None) -> str:
+    """Cumulative purchases: what happened (bars) and each model's forecast (lines); ``boundary``
+    marks the end of the calibration period."""
     fig, ax = plt.subplots(figsize=(9, 3.0))
     ax.bar(steps, actual, color="#c9d6df", label=labels[0])
+    if boundary is not None:
+        ax.axvline(boundary + 0.5, color="#888", lw=1, ls="--")
     for (name, values), colour in zip(predicted.items(), PALETTE, strict=False):
         ax.plot(steps, values, lw=1.8, color=colour, label=name)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f.num(v)))

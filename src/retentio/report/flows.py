@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from retentio.act.effect import effect_report
-from retentio.i18n import Fmt, t
+from retentio.formatting import Fmt
+from retentio.i18n import tr
+from retentio.labels import label
 
 
 def flows_context(engine: Engine, lang: str, f: Fmt) -> dict[str, Any] | None:
@@ -32,8 +34,9 @@ def flows_context(engine: Engine, lang: str, f: Fmt) -> dict[str, Any] | None:
                      "conv_c": f.pct(100 * c.conv_control) if c.control else "–",
                      "uplift": "–" if c.uplift_pp != c.uplift_pp else f"{f.num(c.uplift_pp, 1)} pp {ci}",
                      "revenue": f.money(c.revenue_diff) if c.revenue_diff == c.revenue_diff else "–",
-                     "verdict": t(f"short_{c.verdict}", lang), "good": c.verdict == "lift",
+                     "verdict": label("verdict_short", c.verdict, lang), "good": c.verdict == "lift",
                      "bad": c.verdict == "harm"})
-    reasons = ", ".join(f"{t('skip_' + k, lang)} {f.num(v)}" for k, v in sorted(skipped.items(), key=lambda x: -x[1]))
-    return {"rows": rows, "summary": t("report_flows_summary", lang, n=len(names), sent=f.num(sent),
-                                       skipped=f.num(sum(skipped.values())), reasons=reasons or "–")}
+    reasons = ", ".join(f"{label('skip', k, lang)} {f.num(v)}" for k, v in sorted(skipped.items(), key=lambda x: -x[1]))
+    return {"rows": rows, "summary": tr(lang, "{n} flows on · {sent} messages sent · {skipped} not sent ({reasons})",
+                                        n=len(names), sent=f.num(sent), skipped=f.num(sum(skipped.values())),
+                                        reasons=reasons or "–")}

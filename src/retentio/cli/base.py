@@ -86,10 +86,16 @@ def lang_of(explicit: str | None) -> str:
     return lang
 
 
+def check_choice(option: str, value: str, allowed) -> str:
+    """``value`` if it is one of ``allowed``; otherwise one line naming the option, the choices and the value."""
+    if value not in allowed:
+        raise ConfigError(Msg("{option} must be one of {allowed}, not {value!r}", option=option,
+                              allowed=", ".join(allowed), value=value))
+    return value
+
+
 def check_format(fmt: str, allowed=("table", "json", "csv")) -> str:
-    if fmt not in allowed:
-        raise ConfigError(Msg("--format must be one of {allowed}", allowed=", ".join(allowed)))
-    return fmt
+    return check_choice("--format", fmt, allowed)
 
 
 def display_currency(engine) -> str:
