@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from retentio.db.session import get_engine
 
 # Messages are asserted in English unless a test asks for German (--lang de, i18n.using("de")).
 os.environ["RETENTIO_LANG"] = "en"
+# Files beside a PostgreSQL database (the materialised view) go to the cache folder: a temporary one here.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="retentio-test-cache-")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RETENTIO_TEST_DATA", ROOT.parent / "shared" / "data"))

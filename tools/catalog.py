@@ -21,7 +21,8 @@ POT = LOCALE / "retentio.pot"
 PO = LOCALE / "de" / "LC_MESSAGES" / "retentio.po"
 
 ERRORS = ("RetentioError", "InputFileError", "ConfigError", "ModelFitError", "InsufficientDataError",
-          "BadToken", "SegmentError", "FlowFailed")
+          "BadToken", "SegmentError", "FlowFailed", "PermissionDenied", "NotFound", "Conflict", "LoginRefused",
+          "BadSignature")
 KEYWORDS = {"_": None, "N_": None, "Msg": None, "tr": (2,), "trn": (2, 3), **{e: None for e in ERRORS}}
 METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2"), ("**/templates/**.html", "jinja2")]
 

@@ -32,3 +32,15 @@ class InputFileError(RetentioError):
 
 class ConfigError(RetentioError):
     """A setting, flag or mapping is invalid."""
+
+
+class PermissionDenied(RetentioError):
+    """The caller's role does not allow the action (checked in the services, for every face alike)."""
+
+
+class NotFound(RetentioError):
+    """What was asked for does not exist (or is not visible to the caller)."""
+
+
+class Conflict(RetentioError):
+    """The request contradicts the current state (a name taken, a job already running)."""

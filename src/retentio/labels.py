@@ -74,11 +74,60 @@ PARAMETERS = {"typical_interval": N_("typical interval"), "alpha": "α", "beta":
 STAGES = {"transactions": N_("transaction model"), "spend": N_("spend model"), "churn": N_("churn model"),
           "contracts": N_("contracts")}
 
+ROLES = {"viewer": N_("viewer"), "analyst": N_("analyst"), "marketer": N_("marketer"), "admin": N_("admin"),
+         "ingest": N_("ingestion"), "tracking": N_("tracking")}
+JOB_STATUSES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed")}
+JOB_KINDS = {"import": N_("import"), "refresh": N_("refresh"), "flows": N_("flow run")}
+TILES = {
+    "crr": N_("Customer retention rate (CRR)"), "retained_share": N_("Retained share"),
+    "churn_rate": N_("Churn (100 % − retained)"), "repeat_purchase_rate": N_("Repeat-purchase rate"),
+    "n": N_("New customers"), "revenue": N_("Revenue"), "aov": N_("Average order value"),
+    "purchase_frequency": N_("Purchase frequency"),
+}
+TIMELINE = {"order": N_("Order"), "event": N_("Event"), "message": N_("Message"), "feedback": N_("Feedback"),
+            "case": N_("Service case"), "consent": N_("Consent")}
+
+OPERATORS = {"eq": N_("is"), "ne": N_("is not"), "in": N_("is one of"), "not_in": N_("is none of"),
+             "gt": N_("more than"), "gte": N_("at least"), "lt": N_("less than"), "lte": N_("at most"),
+             "between": N_("between"), "is_null": N_("missing or present"), "contains": N_("contains")}
+
+STEPS = {"wait": N_("wait"), "send": N_("send e-mail"), "branch": N_("branch"), "split": N_("A/B split"),
+         "call_list": N_("call list"), "webhook": N_("webhook"), "exit": N_("exit")}
+BRANCHES = {"then": N_("yes"), "else": N_("no")}
+
+KINDS = {"orders": N_("orders"), "order-lines": N_("order lines"), "customers": N_("customers"),
+         "events": N_("events"), "subscriptions": N_("contracts"), "feedback": N_("feedback (NPS)"),
+         "cases": N_("service cases")}
+
+SETTINGS = {
+    "name": N_("Shop name"), "time_zone": N_("Time zone"), "currency": N_("Currency"), "locale": N_("Locale"),
+    "category": N_("What the shop sells"), "active_window_days": N_("Activity window in days (empty: automatic)"),
+    "lifecycle_active": N_("Active up to × own rhythm"), "lifecycle_at_risk": N_("At risk up to × own rhythm"),
+    "lifecycle_inactive": N_("Inactive up to × own rhythm"), "prediction_horizon_days": N_("Prediction horizon (days)"),
+    "margin": N_("Gross margin (0–1)"), "discount_rate": N_("Yearly discount rate"),
+    "frequency_cap": N_("At most this many marketing messages …"), "frequency_window_days": N_("… within days"),
+    "quiet_hours_start": N_("Quiet hours from"), "quiet_hours_end": N_("Quiet hours until"),
+    "require_double_opt_in": N_("Marketing e-mail only after double opt-in"),
+    "attribution_days": N_("Attribution window (days)"), "sender_name": N_("Sender name"),
+    "sender_email": N_("Sender address"), "legal_name": N_("Legal name"), "postal_address": N_("Postal address"),
+    "imprint": N_("Imprint"), "logo_url": N_("Logo URL"), "shop_url": N_("Shop URL"),
+    "public_url": N_("Public address of Retentio's links"),
+    "schedule_refresh_hour": N_("Refresh daily at hour (empty: off)"),
+    "schedule_flows_minutes": N_("Run flows every N minutes (0: off)"),
+    "schedule_worker": N_("Deliver the outbox continuously"), "smtp_url": N_("SMTP URL"),
+    "shopify_webhook_secret": N_("Shopify webhook secret"),
+    "woocommerce_webhook_secret": N_("WooCommerce webhook secret"),
+    "shopware_webhook_secret": N_("Shopware app secret"), "demo": N_("Demo shop"),
+}
+
 TABLES = {
     "lifecycle": LIFECYCLE, "track": TRACKS, "segment": SEGMENTS, "reason": REASONS, "skip": SKIPS,
     "verdict": VERDICTS, "verdict_short": VERDICTS_SHORT, "window_source": WINDOW_SOURCES,
     "order_status": ORDER_STATUSES, "interval_source": INTERVAL_SOURCES, "consent": CONSENT_STATUSES,
     "period": PERIODS, "unit": UNITS, "stage": STAGE_STATUSES, "stage_name": STAGES, "model": MODEL_NAMES, "message": MESSAGE_STATUSES,
+    "role": ROLES, "job": JOB_STATUSES, "job_kind": JOB_KINDS, "tile": TILES, "timeline": TIMELINE,
+    "op": OPERATORS, "step": STEPS, "branch": BRANCHES, "kind": KINDS,
+    "setting": SETTINGS,
 }
 
 
@@ -86,7 +135,7 @@ def label(kind: str, code: str | None, lang: str | None = None) -> str:
     """The display text of ``code`` (a table of :data:`TABLES`); "–" for none."""
     if code is None or code != code or code == "":
         return "–"
-    text = TABLES[kind].get(str(code).split(" ")[0])
+    text = TABLES.get(kind, {}).get(str(code).split(" ")[0])
     return tr(lang or current_lang(), text) if text else str(code)
 
 

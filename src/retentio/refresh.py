@@ -237,7 +237,7 @@ def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.Dat
     conn.execute(KpiResult.__table__.insert(), records(out[cols]))
 
 
-STEPS = ("load", "kpis", "cohorts", "customers", "predictions", "store")
+STEPS = ("load", "kpis", "cohorts", "customers", "predictions", "store", "view")
 
 
 def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = "duckdb",
@@ -305,6 +305,8 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             # The same transaction: the new run becomes visible exactly when the old rows go.
             for model in (KpiResult, CohortResult, CustomerScore, CustomerPrediction):
                 conn.execute(delete(model).where(model.run_id != run_id))
+        step("view")
+        _materialise_view(engine, run_id)
         with session_scope(engine) as s:
             return s.get(RefreshRun, run_id)
     except Exception as exc:
@@ -317,6 +319,19 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
     finally:
         if ctx is not None:
             ctx.close(keep_backend=backend is not None)
+
+
+def _materialise_view(engine: Engine, run_id: int) -> None:
+    """The customer view for pages and flows; the run is complete without it (readers rebuild it)."""
+    from retentio.act import view_store
+
+    try:
+        facts = view_store.materialise(engine, run_id)
+    except Exception as exc:  # a full disk must not undo a finished refresh
+        facts = {"error": Msg("the customer view was not written ({kind})", kind=type(exc).__name__).to_json()}
+    with session_scope(engine) as s:
+        run = s.get(RefreshRun, run_id)
+        run.summary = {**(run.summary or {}), "customer_view": facts}
 
 
 def _predict(ctx: Context, facts: pd.DataFrame, typical_interval: float, options) -> tuple[pd.DataFrame | None,

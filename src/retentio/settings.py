@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     smtp_rate_per_second: float = 0.0  # 0: no limit
     webhook_secret: str = ""  # HMAC key for webhooks; empty: the installation's own
     sqlite_timeout: float = 30.0  # seconds to wait for a lock held by another process
+    # Where materialised copies (the customer view) are kept; empty: beside a SQLite file, else the cache folder.
+    data_dir: str = ""
+    # The web app: sessions get the Secure flag behind HTTPS; API requests per key and minute.
+    https: bool = False
+    api_rate_per_minute: int = 600
 
     @field_validator("secret_key", "webhook_secret")
     @classmethod

@@ -61,6 +61,17 @@ class ShopConfig:
     # What the shop sells: letters use the matching tips (docs/messages.md).
     category: str = "general"
     demo: bool = False
+    # Delivery: an SMTP URL here wins over RETENTIO_SMTP_URL (its password is never shown back).
+    smtp_url: str = ""
+    # The scheduler (docs/web.md): refresh daily at this hour of the shop's day (empty: off), run the flows
+    # every N minutes (0: off), deliver the outbox continuously.
+    schedule_refresh_hour: int | None = None
+    schedule_flows_minutes: int = 0
+    schedule_worker: bool = False
+    # Shop webhooks: the secret each platform signs with (docs/web.md); never shown back.
+    shopify_webhook_secret: str = ""
+    woocommerce_webhook_secret: str = ""
+    shopware_webhook_secret: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +82,8 @@ def _coerce(key: str, value: Any) -> Any:
     if key not in types:
         raise ConfigError(Msg("unknown setting {key!r}; settings: {names}", key=key, names=", ".join(types)))
     if value in (None, "", "auto", "none") and key == "active_window_days":
+        return None
+    if value in (None, "", "off", "none") and key == "schedule_refresh_hour":
         return None
     try:
         if key == "active_window_days":
@@ -105,13 +118,29 @@ def _coerce(key: str, value: Any) -> Any:
                 raise ValueError
         elif key == "category" and value not in CATEGORIES:
             raise ConfigError(Msg("category must be one of {names}", names=", ".join(CATEGORIES)))
-        elif key == "demo":
+        elif key in ("demo", "schedule_worker"):
             value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        elif key.endswith("_webhook_secret"):
+            value = str(value).strip()
+            if value and len(value) < 8:
+                raise ValueError
+        elif key == "smtp_url":
+            value = str(value).strip()
+            if value and not value.startswith(("smtp://", "smtps://", "file://")):
+                raise ValueError
+        elif key == "schedule_refresh_hour":
+            value = None if value in (None, "", "off", "none") else int(value)
+            if value is not None and not 0 <= value <= 23:
+                raise ValueError
+        elif key == "schedule_flows_minutes":
+            value = int(value)
+            if not 0 <= value <= 1440:
+                raise ValueError
         elif key == "time_zone":
             zoneinfo.ZoneInfo(str(value))
         elif key == "currency" and not (isinstance(value, str) and len(value) == 3):
             raise ValueError
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
         raise ConfigError(Msg("invalid value {value!r} for {key}", value=value, key=key)) from None
     return value.upper() if key == "currency" else value
 

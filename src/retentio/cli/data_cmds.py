@@ -27,7 +27,8 @@ CONSENT = {
     "older": N_("not applied: older than the current consent"), "unchanged": N_("unchanged"),
 }
 STEP_NAMES = {"load": N_("loading"), "kpis": N_("KPIs"), "cohorts": N_("cohorts"), "customers": N_("customers"),
-              "predictions": N_("predictions"), "store": N_("storing")}
+              "predictions": N_("predictions"), "store": N_("storing"),
+              "view": N_("customer view")}
 
 
 @app.command("import", help=_("Import a file; every row is imported or reported as rejected with its line and "
@@ -186,10 +187,11 @@ app.add_typer(config_app, name="config")
 
 @config_app.command("show", help=_("All shop settings with their values."))
 def config_show(fmt: str = FormatOpt, lang: str = LangOpt) -> None:
-    from retentio.shop import load_config
+    from retentio.auth.roles import OPERATOR
+    from retentio.services.settings import get_settings
 
     lang_of(lang)
-    cfg = load_config(state.engine()).as_dict()
+    cfg = get_settings(state.engine(), OPERATOR)["settings"]  # passwords and secrets masked
     emit([{"key": k, "value": v} for k, v in cfg.items()],
          [("key", _("setting"), None), ("value", _("value"), None)], check_format(fmt))
 
@@ -200,5 +202,8 @@ def config_set(key: str = typer.Argument(..., help=_("Setting name")),
     from retentio.shop import set_config
 
     lang_of(lang)
+    from retentio.services.settings import SECRET_KEYS, mask_url
+
     stored = set_config(state.engine(), key, value)
-    say(f"{key} = {stored!r}")
+    shown = mask_url(stored) if key == "smtp_url" else "***" if key in SECRET_KEYS and stored else stored
+    say(f"{key} = {shown!r}")

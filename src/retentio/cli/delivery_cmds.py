@@ -1,4 +1,4 @@
-"""`retentio worker`, `retentio unsubscribe-link`, `retentio serve`."""
+"""`retentio worker`, `retentio unsubscribe-link`."""
 
 from __future__ import annotations
 
@@ -23,17 +23,15 @@ def worker(once: bool = typer.Option(False, "--once", help=_("Send what is due, 
     import signal
     import sys
 
-    from retentio.act.worker import Worker, make_channels, pending_email
-    from retentio.secrets import webhook_secret
-    from retentio.settings import load_settings
+    from retentio.act.worker import Worker, pending_email
     from retentio.shop import load_config, public_url_warning
 
     lang_of(lang)
-    settings = load_settings()  # read now: the environment may have changed since the cached copy
     engine = state.engine()
     cfg = load_config(engine)
-    channels = make_channels(settings.smtp_url, cfg.sender_email, cfg.sender_name or cfg.name,
-                             settings.smtp_rate_per_second, webhook_secret(engine, settings))
+    from retentio.services.settings import delivery_channels
+
+    channels = delivery_channels(engine)
     names = channel or list({"call_list", "webhook", *channels})
     if "email" not in channels:
         if channel and "email" in channel:
@@ -89,16 +87,3 @@ def unsubscribe_link(customer: str = typer.Argument(..., help=_("Customer number
     engine = state.engine()
     print(unsubscribe_url(engine, customer_id_of(engine, customer), purpose=purpose,
                           base=load_config(engine).public_url))
-
-
-@app.command(help=_("Serve the unsubscribe and feedback pages behind the signed links."))
-def serve(host: str = typer.Option("127.0.0.1", "--host", help=_("Address to listen on")),
-          port: int = typer.Option(8000, "--port", help=_("Port to listen on")), lang: str = LangOpt) -> None:
-    import uvicorn
-
-    from retentio.web.links import create_app
-
-    lang_of(lang)
-    application = create_app(state.engine())
-    say(_("Listening on http://{host}:{port} (Ctrl-C stops)", host=host, port=port))
-    uvicorn.run(application, host=host, port=port, log_level="warning", server_header=False)

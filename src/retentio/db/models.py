@@ -23,6 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,6 +46,10 @@ class Base(DeclarativeBase):
 
 class Customer(Base):
     __tablename__ = "customers"
+    # Customer search: case-insensitive prefix on e-mail and names (docs/web.md).
+    __table_args__ = (Index("ix_customers_email_lower", func.lower(text("email"))),
+                      Index("ix_customers_last_name_lower", func.lower(text("last_name"))),
+                      Index("ix_customers_first_name_lower", func.lower(text("first_name"))))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True)

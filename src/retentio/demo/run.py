@@ -97,6 +97,7 @@ def _run_demo(out: Path, n_customers: int, seed: int, lang: str) -> Path:
     db = out / "retentio-demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(Path(str(db) + ".files"), ignore_errors=True)  # the old demo's customer view and uploads
     t0 = time.perf_counter()
     steps = 5
 
@@ -142,4 +143,22 @@ def _run_demo(out: Path, n_customers: int, seed: int, lang: str) -> Path:
     say(tr(lang, "Next: retentio --db {db} kpis · segments · at-risk · predict · customer K10001", db=str(db)), err=True)
     say(tr(lang, "      retentio --db {db} flows list · flows report · flows outbox · flows calls", db=str(db)),
         err=True)
+    email, password = demo_login(engine)
+    say(tr(lang, "Dashboard: retentio --db {db} serve, then open http://127.0.0.1:8000 and sign in as {email} with "
+                 "the password {password}", db=str(db), email=email, password=password), style="bold")
     return report
+
+
+DEMO_ADMIN = "admin@example.com"
+
+
+def demo_login(engine) -> tuple[str, str]:
+    """An admin for the demo's dashboard, with a new random password each time the demo is built."""
+    import secrets
+
+    from retentio.auth.roles import OPERATOR
+    from retentio.auth.users import add_user
+
+    password = secrets.token_urlsafe(12)
+    add_user(engine, OPERATOR, DEMO_ADMIN, "admin", password, name="Demo")
+    return DEMO_ADMIN, password

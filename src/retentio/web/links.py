@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import jinja2
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
@@ -35,14 +35,6 @@ from retentio.i18n import LANGS, tr
 
 log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 _env = jinja2.Environment(loader=jinja2.PackageLoader("retentio.web", "templates"), autoescape=True)
 
 
@@ -55,10 +47,31 @@ def browser_lang(request: Request, default: str) -> str:
 
 
 def create_app(engine: Engine) -> FastAPI:
-    from retentio.shop import load_config
+    """An app with only the link pages (the full app in :mod:`retentio.web.app` includes them too)."""
+    from retentio.web.security import SecurityMiddleware
 
     app = FastAPI(title="Retentio links", docs_url=None, redoc_url=None, openapi_url=None)
-    secret = link_secret(engine)
+    app.include_router(links_router(engine))
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> Response:  # never a 500 with data in it
+        log.warning("link page failed: %s", type(exc).__name__)
+        return HTMLResponse("<!doctype html><title>Error</title><p>Error", 500)
+
+    app.add_middleware(SecurityMiddleware)
+    return app
+
+
+def links_router(engine: Engine) -> APIRouter:
+    from retentio.shop import load_config
+
+    app = APIRouter(include_in_schema=False)
+    secret_cache: dict[str, str] = {}
+
+    def secret() -> str:
+        if "value" not in secret_cache:
+            secret_cache["value"] = link_secret(engine)
+        return secret_cache["value"]
 
     def shop() -> dict[str, Any]:
         cfg = load_config(engine)
@@ -75,24 +88,9 @@ def create_app(engine: Engine) -> FastAPI:
         return page(lang, tr(lang, "This link is not valid."),
                     [tr(lang, "Please use the link from your most recent email, or contact us.")], status)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            response: Response = Response(status_code=413)
-        else:
-            try:
-                response = await call_next(request)
-            except Exception as exc:  # never a 500 with data in it, never a traceback in the log
-                log.warning("link page failed: %s", type(exc).__name__)
-                response = HTMLResponse("<!doctype html><title>Error</title><p>Error", 500)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers[k] = v
-        return response
-
     def claim_of(token: str, action: str) -> LinkClaim | None:
         try:
-            claim = verify(token, secret)
+            claim = verify(token, secret())
         except BadToken:
             return None
         return claim if claim.action == action else None

@@ -3,7 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import retentio.db.act_models  # noqa: F401  (registers the act tables)
+import retentio.db.act_models
+import retentio.db.web_models  # noqa: F401  (registers the web tables)
 from retentio.db.models import Base
 
 config = context.config
