@@ -72,7 +72,9 @@ def enqueue(engine: Engine, actor: Principal, kind: str, params: dict[str, Any],
         row = {"kind": kind, "params": params, "status": "queued", "done": 0, "created_by": actor.ref,
                "created_at": _now(), "dedupe_key": dedupe_key}
         if dedupe_key is None:
-            job_id = conn.execute(t.insert().values(**row)).inserted_primary_key[0]
+            inserted = conn.execute(t.insert().values(**row)).inserted_primary_key
+            assert inserted is not None
+            job_id = inserted[0]
         else:
             insert_ignore(conn, t, [row], ["dedupe_key"])
             job_id = conn.execute(select(t.c.id).where(t.c.dedupe_key == dedupe_key)).scalar_one()

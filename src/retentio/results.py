@@ -27,6 +27,13 @@ def latest_run(engine: Engine, *, required: bool = True) -> RefreshRun | None:
     return run
 
 
+def current_run(engine: Engine) -> RefreshRun:
+    """The newest complete run; an error that says to refresh when there is none."""
+    run = latest_run(engine)
+    assert run is not None  # latest_run raised otherwise
+    return run
+
+
 def _frame(engine: Engine, stmt) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(stmt)
@@ -60,11 +67,14 @@ def kpis(engine: Engine, granularity: str, window_days: int | None = None, *,
     return df, run
 
 
-def cohorts(engine: Engine, granularity: str) -> tuple[pd.DataFrame, RefreshRun]:
+def cohorts(engine: Engine, granularity: str, max_index: int | None = None) -> tuple[pd.DataFrame, RefreshRun]:
+    """The stored cohort cells; with ``max_index``, only periods 0 … max_index − 1 after acquisition."""
     run = latest_run(engine)
     cols = [c for c in CohortResult.__table__.c if c.name not in ("id", "run_id", "granularity")]
-    df = _frame(engine, select(*cols).where(CohortResult.run_id == run.id, CohortResult.granularity == granularity)
-                .order_by(CohortResult.cohort_start, CohortResult.period_index))
+    stmt = select(*cols).where(CohortResult.run_id == run.id, CohortResult.granularity == granularity)
+    if max_index is not None:
+        stmt = stmt.where(CohortResult.period_index < max_index)
+    df = _frame(engine, stmt.order_by(CohortResult.cohort_start, CohortResult.period_index))
     return df, run
 
 

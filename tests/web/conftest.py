@@ -105,8 +105,8 @@ def web_template(tmp_path_factory):
     return folder, creds
 
 
-@pytest.fixture(scope="session")
-def pg_web(pg_admin):
+def pg_shop(pg_admin):
+    """A new PostgreSQL database with the web shop; a generator that drops it at the end."""
     from tests.conftest import PG_URL
 
     name = f"retentio_web_{uuid.uuid4().hex[:10]}"
@@ -119,6 +119,17 @@ def pg_web(pg_admin):
     engine.dispose()
     with pg_admin.connect() as c:
         c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_web(pg_admin):
+    yield from pg_shop(pg_admin)
+
+
+@pytest.fixture(scope="module")
+def pg_own_web(pg_admin):
+    """A PostgreSQL shop of the module's own, for tests that may change anything (the fuzzer, the browser)."""
+    yield from pg_shop(pg_admin)
 
 
 def copy_template(folder: Path, target: Path) -> sa.Engine:

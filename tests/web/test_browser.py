@@ -1,7 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium driven by Playwright, against a real uvicorn process on a
 real database. Every page in both languages without console errors and without a request to another host;
 the click-throughs, the segment builder, a flow's switch and preview, an upload with its mapping and rejects,
-and a role that may not see a control. ``RETENTIO_SCREENSHOTS=1`` also writes the screenshots in docs/img.
+and a role that may not see a control. (The screenshots in docs/img come from tools/screenshots.py.)
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from tests.web.conftest import PASSWORD, copy_template
 
-pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "img"
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 PAGES = ["/", "/cohorts", "/segments", "/segments/vip", "/segments/new", "/customers", "/customers/K10001",
          "/at-risk", "/predictions", "/flows", "/flows/winback", "/flows/outbox", "/data", "/settings"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -55,17 +52,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(web_template, tmp_path_factory):
-    folder, creds = web_template
+@pytest.fixture(scope="module", params=[pytest.param("sqlite", id="sqlite"),
+                                        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)])
+def server(request, tmp_path_factory):
     target = tmp_path_factory.mktemp("live")
-    copy_template(folder, target).dispose()
+    if request.param == "postgres":
+        engine, creds = request.getfixturevalue("pg_own_web")
+        url = engine.url.render_as_string(hide_password=False)
+    else:
+        folder, creds = request.getfixturevalue("web_template")
+        copy_template(folder, target).dispose()
+        url = f"sqlite:///{target / 'shop.db'}"
     port = free_port()
     code = ("import sys, uvicorn; from retentio.db.session import get_engine; from retentio.web.app import create_app;"
             "uvicorn.run(create_app(get_engine(sys.argv[1]), background=True), host='127.0.0.1', port=int(sys.argv[2]),"
             " log_level='warning')")
     log = (target / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", code, f"sqlite:///{target / 'shop.db'}", str(port)],
+    proc = subprocess.Popen([sys.executable, "-c", code, url, str(port)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=target)
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
@@ -125,10 +128,6 @@ class Watched:
         assert not self.foreign, self.foreign
         assert not self.dialogs, self.dialogs
 
-    def shot(self, name: str) -> None:
-        if os.environ.get("RETENTIO_SCREENSHOTS") == "1":
-            self.page.screenshot(path=str(SHOTS / name), full_page=False)
-
     def close(self) -> None:
         self.ctx.close()
 
@@ -144,11 +143,6 @@ def test_every_page_without_errors_or_foreign_requests(server, browser, lang):
         assert w.page.locator("h1").count() >= 1, path
         if path in ("/", "/predictions"):
             w.page.wait_for_selector("[data-chart][data-ready] canvas")
-        if lang == "en" and path in ("/", "/cohorts", "/segments", "/customers/K10001", "/flows/winback",
-                                     "/predictions", "/data", "/settings"):
-            name = {"/": "overview", "/customers/K10001": "customer", "/flows/winback": "flow"}.get(
-                path, path.strip("/"))
-            w.shot(f"web-{name}.png")
     w.clean()
     w.close()
 
@@ -193,7 +187,6 @@ def test_build_and_save_a_segment(server, browser):
     value.fill("1000000")
     value.dispatch_event("change")
     until(lambda: count.count() == 1 and int(count.get_attribute("data-customers")) < before)
-    w.shot("web-segment-builder.png")
     w.page.click("text=Save segment")
     w.page.wait_for_url(f"{base}/segments/Gef%C3%A4hrdete%20Stammkunden")
     assert "clv" in w.page.locator("pre").inner_text() and "churned" in w.page.locator("pre").inner_text()
@@ -233,7 +226,6 @@ def test_upload_with_a_mapping_and_its_rejects(server, browser, tmp_path):
     assert w.page.locator("select[data-field=order_id]").input_value() == "Bestellnummer"
     w.page.select_option("select[data-field=placed_at]", "Datum")
     w.page.select_option("select[data-field=total]", "Summe")
-    w.shot("web-import-mapping.png")
     w.page.click("#import-step button:has-text('Import')")
     w.page.wait_for_selector("[data-job][data-status=done]", timeout=60_000)
     text = w.page.locator("[data-job]").inner_text()

@@ -140,3 +140,25 @@ def test_a_marketer_sees_flow_switches_an_analyst_does_not(sqlite_web):
 def test_oversized_bodies_are_refused(sqlite_web):
     c = sqlite_web.browser("admin")
     assert c.post("/segments/preview", content=b"x" * (2 * 1024 * 1024)).status_code == 413
+
+
+def test_pages_are_served_while_an_import_holds_the_write_lock(sqlite_web):
+    """A long import holds SQLite's write lock; signed-in pages (which only read, and touch the session at
+    most once a minute, best effort) still answer promptly."""
+    import datetime as dt
+    import time
+
+    import sqlalchemy as sa
+
+    c = sqlite_web.browser("analyst")
+    with sqlite_web.engine.begin() as conn:  # make the next request want to touch its session
+        conn.execute(sa.text("UPDATE web_sessions SET last_seen_at = :t"),
+                     {"t": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S.%f")})
+    locker = sa.create_engine(sqlite_web.engine.url)
+    with locker.connect() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # what an import's transaction does
+        t0 = time.perf_counter()
+        r = c.get("/")
+        assert r.status_code == 200 and time.perf_counter() - t0 < 5
+        conn.exec_driver_sql("ROLLBACK")
+    locker.dispose()

@@ -75,6 +75,10 @@ def authenticate_key(engine: Engine, token: str) -> Principal | None:
         key = s.scalar(select(ApiKey).where(ApiKey.key_hash == digest(token)))
         if key is None or key.revoked_at is not None:
             return None
-        if key.last_used_at is None or now - key.last_used_at > SEEN_EVERY:
-            s.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-        return Principal("key", key.id, key.name, key.role)
+        principal = Principal("key", key.id, key.name, key.role)
+        stale = key.last_used_at is None or now - key.last_used_at > SEEN_EVERY
+    if stale:
+        from retentio.auth.sessions import _best_effort
+
+        _best_effort(engine, update(ApiKey).where(ApiKey.id == principal.id).values(last_used_at=now))
+    return principal

@@ -20,7 +20,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 
 from retentio.auth.keys import digest
 from retentio.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
@@ -109,17 +109,41 @@ def session_of(engine: Engine, token: str | None) -> SessionInfo | None:
     now = dt.datetime.now(dt.UTC)
     with session_scope(engine) as s:
         row = s.scalar(select(WebSession).where(WebSession.token_hash == digest(token)))
-        if row is None:
+        user = s.get(User, row.user_id) if row is not None else None
+        if row is None or user is None:
             return None
-        if row.expires_at <= now or row.last_seen_at + IDLE <= now:
-            s.delete(row)
-            return None
-        user = s.get(User, row.user_id)
-        if user is None:
-            return None
-        if now - row.last_seen_at > TOUCH_EVERY:
-            row.last_seen_at = now
-        return SessionInfo(Principal("user", user.id, user.email, user.role), row.csrf_token, row.id, user.lang)
+        expired = row.expires_at <= now or row.last_seen_at + IDLE <= now
+        stale = now - row.last_seen_at > TOUCH_EVERY
+        info = SessionInfo(Principal("user", user.id, user.email, user.role), row.csrf_token, row.id, user.lang)
+    if expired:
+        _best_effort(engine, delete(WebSession).where(WebSession.id == info.session_id))
+        return None
+    if stale:
+        _best_effort(engine, update(WebSession).where(WebSession.id == info.session_id).values(last_seen_at=now))
+    return info
+
+
+def _best_effort(engine: Engine, stmt) -> None:
+    """A bookkeeping write that must not fail the request: while a long import holds SQLite's write lock,
+    a reader is still served; the write waits for the next request."""
+    from sqlalchemy.exc import OperationalError
+
+    from retentio.settings import get_settings
+
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA busy_timeout = 200")
+            conn.commit()
+        try:
+            conn.execute(stmt)
+            conn.commit()
+        except OperationalError:
+            conn.rollback()
+        finally:
+            if sqlite:  # the pooled connection goes back with the usual patience
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(get_settings().sqlite_timeout * 1000)}")
+                conn.commit()
 
 
 def logout(engine: Engine, token: str | None) -> None:

@@ -29,13 +29,17 @@ def cohort_matrix(engine: Engine, actor: Principal, period: str = "month", metri
     if metric not in METRICS:
         raise ConfigError(Msg("metric must be one of {allowed}, not {value!r}", allowed=", ".join(METRICS),
                               value=metric))
-    df, run = results.cohorts(engine, check_period(period))
+    df, run = results.cohorts(engine, check_period(period), max_periods)
     key = METRICS[metric]
-    cohorts = []
-    for start, group in df.groupby("cohort_start", sort=True):
-        cells = [{"index": int(r.period_index), "value": plain(getattr(r, key)), "customers": int(r.customers)}
-                 for r in group.itertuples() if r.period_index < max_periods]
-        cohorts.append({"cohort_start": plain(start), "size": int(group["cohort_size"].iloc[0]), "cells": cells})
+    by_cohort: dict[Any, dict[str, Any]] = {}
+    # Plain columns, not per-group DataFrames: a weekly matrix has tens of thousands of cells.
+    for start, index, size, customers, value in zip(df["cohort_start"].tolist(), df["period_index"].tolist(),
+                                                     df["cohort_size"].tolist(), df["customers"].tolist(),
+                                                     df[key].tolist(), strict=True):
+        entry = by_cohort.setdefault(start, {"cohort_start": plain(start), "size": int(size), "cells": []})
+        if index < max_periods:
+            entry["cells"].append({"index": int(index), "value": plain(value), "customers": int(customers)})
+    cohorts = [by_cohort[k] for k in sorted(by_cohort)]
     width = max((c["cells"][-1]["index"] + 1 for c in cohorts if c["cells"]), default=0)
     values = [c["value"] for co in cohorts for c in co["cells"] if c["value"] is not None and c["index"] > 0]
     return {"period": period, "metric": metric, "as_of": plain(run.as_of), "currency": currency_of(engine, run),
@@ -58,12 +62,14 @@ def cohort_customers(engine: Engine, actor: Principal, period: str, cohort_start
     check_period(period)
     if index < 0 or index > 1000:
         raise ConfigError(Msg("the period index must lie between 0 and 1000"))
+    if not 1900 <= cohort_start.year <= 2200:
+        raise ConfigError(Msg("{date} is not the start of a {period}", date=cohort_start.isoformat(), period=period))
     start = dt.datetime.combine(cohort_start, dt.time())
     if period_start(start, period) != start:
         raise ConfigError(Msg("{date} is not the start of a {period}", date=cohort_start.isoformat(), period=period))
     limit = check_limit(limit)
     after = int(decode_cursor(cursor).get("after", 0))
-    run = results.latest_run(engine)
+    run = results.current_run(engine)
     tz = run.time_zone
     c0, c1 = (to_utc(x, tz) for x in _period_bounds(cohort_start, period, 0))
     p0, p1 = (to_utc(x, tz) for x in _period_bounds(cohort_start, period, index))
@@ -72,7 +78,7 @@ def cohort_customers(engine: Engine, actor: Principal, period: str, cohort_start
                             o.c.status == "placed", or_(o.c.net_total > 0, o.c.net_total.is_(None)))
     stmt = (select(Customer.id, *PERSON, sc.c.lifecycle, sc.c.purchases, sc.c.revenue, sc.c.first_purchase_at,
                    sc.c.last_purchase_at)
-            .join(sc, and_(sc.c.customer_id == Customer.id, sc.c.run_id == run.id))
+            .join(sc, and_(sc.c.customer_id == Customer.__table__.c.id, sc.c.run_id == run.id))
             .where(sc.c.first_purchase_at >= c0, sc.c.first_purchase_at < c1, bought, Customer.id > after)
             .order_by(Customer.id).limit(limit + 1))
     with engine.connect() as conn:

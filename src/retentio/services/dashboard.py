@@ -74,7 +74,7 @@ def overview(engine: Engine, actor: Principal, period: str = "month", window: in
     from retentio import results
 
     data = kpi_series(engine, actor, period, window, lang)
-    run = results.latest_run(engine)
+    run = results.current_run(engine)
     as_of_local = to_local(run.as_of, run.time_zone).date()
     rows = data["rows"]
     complete = _complete(rows, as_of_local)

@@ -191,7 +191,8 @@ def outbox(engine: Engine, actor: Principal, *, status: str | None = None, flow:
                               value=status))
     limit = check_limit(limit)
     before = decode_cursor(cursor).get("before")
-    where, params = [], {"n": limit + 1}
+    where: list[str] = []
+    params: dict[str, Any] = {"n": limit + 1}
     if status:
         where.append("o.status = :s")
         params["s"] = status

@@ -28,7 +28,7 @@ def model_card(engine: Engine, actor: Principal, lang: str | None = None) -> dic
     from retentio import results
 
     require(actor, "aggregates:read")
-    run = results.latest_run(engine)
+    run = results.current_run(engine)
     info = (run.summary or {}).get("predictions")
     if info is None:
         return {"as_of": plain(run.as_of), "available": False, "stages": {}, "chosen": None, "backtest": None,

@@ -52,13 +52,13 @@ def fields(lang: str) -> list[dict[str, Any]]:
     from retentio.i18n import tr
 
     out = []
-    for name in sorted(seg.FIELDS, key=lambda f: (f not in FIELD_LABELS, tr(lang, FIELD_LABELS.get(f, f)))):
+    for name in sorted(seg.FIELDS, key=lambda f: (f not in FIELD_LABELS, tr(lang, FIELD_LABELS.get(f) or f))):
         kind = "number" if name in seg.NUMERIC else "boolean" if name in seg.BOOL else "text"
         ops = {"number": ["gte", "lte", "gt", "lt", "eq", "ne", "between", "is_null"],
                "boolean": ["eq"], "text": ["eq", "ne", "in", "not_in", "contains", "is_null"]}[kind]
         if name in seg.CODES:
             ops = ["in", "not_in", "eq", "ne", "is_null"]
-        out.append({"name": name, "label": tr(lang, FIELD_LABELS.get(name, name)), "type": kind, "ops": ops,
+        out.append({"name": name, "label": tr(lang, FIELD_LABELS.get(name) or name), "type": kind, "ops": ops,
                     "choices": list(seg.CODES.get(name, ()))})
     return out
 
@@ -81,7 +81,7 @@ def lifecycle(engine: Engine, actor: Principal) -> dict[str, Any]:
     from retentio import results
 
     require(actor, "aggregates:read")
-    run = results.latest_run(engine)
+    run = results.current_run(engine)
     summary = run.summary or {}
     counts = summary.get("lifecycle", {})
     total = sum(counts.values()) or 1

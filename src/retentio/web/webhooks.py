@@ -10,13 +10,17 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from retentio.web.problems import Problem
 from retentio.webhooks import PLATFORMS, receive
 
 router = APIRouter(tags=["webhooks"])
 
 
 @router.post("/webhooks/{platform}", summary="A shop platform's webhook (HMAC-signed)",
-             responses={401: {"description": "Signature missing or wrong"}})
+             responses={401: {"model": Problem, "description": "Signature missing or wrong",
+                              "content": {"application/problem+json": {}}},
+                        422: {"model": Problem, "description": "Not a JSON object",
+                              "content": {"application/problem+json": {}}}})
 async def webhook(request: Request, platform: str = Path(..., pattern="^(shopify|woocommerce|shopware)$")):
     assert platform in PLATFORMS
     body = await request.body()

@@ -61,9 +61,20 @@ def preview(request: Request, body: PreviewIn, key: str = Key, p: Principal = De
     return flows.preview(engine(request), p, key, body.customer, body.step, body.lang)
 
 
-@api.post("/flows/{key}/test-send", response_model=Sent, summary="Send the message once to a test address")
-def test_send(request: Request, body: TestSendIn, key: str = Key, p: Principal = Depends(authorized)):
-    return flows.test_send(engine(request), p, key, body.customer, body.address, body.step)
+@api.post("/flows/{key}/test-send", response_model=Sent, summary="Send the message once to a test address "
+                                                                  "(Idempotency-Key)")
+async def test_send(request: Request, body: TestSendIn, key: str = Key, p: Principal = Depends(authorized)):
+    from fastapi import Response
+    from fastapi.concurrency import run_in_threadpool
+
+    from retentio.web.idempotency import idempotent
+    from retentio.web.render import to_json
+
+    async def produce() -> Response:
+        out = await run_in_threadpool(flows.test_send, engine(request), p, key, body.customer, body.address,
+                                      body.step)
+        return Response(to_json(out), media_type="application/json")
+    return await idempotent(request, p.ref, produce)
 
 
 @api.get("/flows/{key}/report", response_model=list[dict], summary="Treatment vs control for one flow")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from retentio.auth.roles import Principal
 from retentio.errors import ConfigError, RetentioError
+from retentio.formatting import Fmt
 from retentio.i18n import Msg, tr
 from retentio.services import cohorts
 from retentio.web.pages.common import engine, viewer
@@ -30,7 +32,25 @@ def cohorts_page(request: Request, period: str = Query("month"), metric: str = Q
     cell = None
     if cohort is not None and index is not None and p.can("customers:read"):
         cell = cohorts.cohort_customers(engine(request), p, period, _date(cohort), index)
-    return render(request, "cohorts.html", title=tr(request.state.lang, "Cohorts"), d=data, cell=cell)
+    return render(request, "cohorts.html", title=tr(request.state.lang, "Cohorts"), d=data, cell=cell,
+                  grid=heat_rows(data, request.state.lang, p.can("customers:read")))
+
+
+def heat_rows(d: dict[str, Any], lang: str, links: bool) -> list[dict[str, Any]]:
+    """The heat map's rows with each cell's text, shade and title, formatted here once (thousands of cells)."""
+    f = Fmt(lang, d["currency"])
+    metric, top = d["metric"], d["max"] or 1
+    text = {"retention": lambda x: f.pct(x, 0), "customers": f.num}.get(metric, f.money0)
+    out = []
+    for c in reversed(d["cohorts"]):
+        cells: list[dict[str, Any] | None] = [None] * d["periods"]
+        for cell in c["cells"]:
+            value = cell["value"] or 0
+            alpha = min(0.08 + 0.8 * value / top, 0.9) if cell["index"] > 0 else 0.15
+            cells[cell["index"]] = {"index": cell["index"], "text": text(cell["value"]), "alpha": round(alpha, 2)}
+        out.append({"start": c["cohort_start"], "label": f.period(_date(c["cohort_start"]), d["period"]),
+                    "size": f.num(c["size"]), "cells": cells, "links": links})
+    return out
 
 
 @router.get("/cohorts/customers")

@@ -105,6 +105,17 @@
         box.querySelectorAll("input[type=checkbox][name=customers]").forEach(function (c) { c.checked = all.checked; });
       }
     }
+    // A cohort cell lists its customers below the table (the link itself works without script too).
+    var cohortLink = ev.target.closest("table.heat a");
+    if (cohortLink && window.htmx) {
+      ev.preventDefault();
+      var params = new URLSearchParams(cohortLink.getAttribute("href").split("#")[0].replace(/^\?/, ""));
+      params.delete("metric");
+      window.htmx.ajax("GET", "/cohorts/customers?" + params.toString(), { target: "#cell", swap: "innerHTML" });
+      var cell = document.getElementById("cell");
+      if (cell) { cell.scrollIntoView({ behavior: "smooth", block: "start" }); }
+      return;
+    }
     var confirmBtn = ev.target.closest("[data-confirm]");
     if (confirmBtn && !window.confirm(confirmBtn.getAttribute("data-confirm"))) {
       ev.preventDefault();
