@@ -180,8 +180,16 @@ def test_build_and_save_a_segment(server, browser):
     before = int(count.get_attribute("data-customers"))
     w.page.click("text=Add condition")
     expect(w.page.locator(".cond-row")).to_have_count(2)
-    w.page.locator(".cond-row").nth(1).locator("select").first.select_option("clv")
-    w.page.wait_for_selector(".cond-row >> nth=1 >> input[type=number]")
+    # htmx wires a swapped-in row after its settle delay: a change before that is not seen, so choose again.
+    for field in ("clv", "recovery_track", "clv", "recovery_track", "clv"):
+        w.page.wait_for_load_state("networkidle")
+        w.page.wait_for_timeout(100)
+        w.page.locator(".cond-row").nth(1).locator("select").first.select_option(field)
+        try:
+            w.page.wait_for_selector(".cond-row >> nth=1 >> input[type=number]", timeout=3000)
+            break
+        except Exception:
+            continue
     w.page.wait_for_load_state("networkidle")
     value = w.page.locator(".cond-row").nth(1).locator("input[type=number]")
     value.fill("1000000")
