@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from retentio.formatting import Fmt
-from retentio.i18n import LANGS, tr
+from retentio.i18n import LANGS, N_, tr
 from retentio.labels import label, reasons_text
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("retentio.web", "templates"),
@@ -25,15 +25,15 @@ _env = jinja2.Environment(loader=jinja2.PackageLoader("retentio.web", "templates
                           undefined=jinja2.ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
 
 NAV = (  # (path, label, permission)
-    ("/", "Overview", "aggregates:read"),
-    ("/cohorts", "Cohorts", "aggregates:read"),
-    ("/segments", "Segments", "aggregates:read"),
-    ("/customers", "Customers", "customers:read"),
-    ("/at-risk", "At risk", "predictions:read"),
-    ("/predictions", "Predictions", "aggregates:read"),
-    ("/flows", "Flows", "flows:read"),
-    ("/data", "Data", "jobs:read"),
-    ("/settings", "Settings", "settings:read"),
+    ("/", N_("Overview"), "aggregates:read"),
+    ("/cohorts", N_("Cohorts"), "aggregates:read"),
+    ("/segments", N_("Segments"), "aggregates:read"),
+    ("/customers", N_("Customers"), "customers:read"),
+    ("/at-risk", N_("At risk"), "predictions:read"),
+    ("/predictions", N_("Predictions"), "aggregates:read"),
+    ("/flows", N_("Flows"), "flows:read"),
+    ("/data", N_("Data"), "jobs:read"),
+    ("/settings", N_("Settings"), "settings:read"),
 )
 
 

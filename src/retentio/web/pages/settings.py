@@ -12,23 +12,23 @@ from retentio import scheduler
 from retentio.auth import keys, users
 from retentio.auth.roles import ROLES, Principal
 from retentio.errors import RetentioError
-from retentio.i18n import tr
+from retentio.i18n import N_, tr
 from retentio.services import settings
 from retentio.web.pages.common import back, changer, engine, failed, viewer
 from retentio.web.render import render
 
 router = APIRouter(include_in_schema=False)
 GROUPS = (
-    ("Shop", ("name", "time_zone", "currency", "locale", "category")),
-    ("Analytics", ("active_window_days", "lifecycle_active", "lifecycle_at_risk", "lifecycle_inactive",
+    (N_("Shop"), ("name", "time_zone", "currency", "locale", "category")),
+    (N_("Analytics"), ("active_window_days", "lifecycle_active", "lifecycle_at_risk", "lifecycle_inactive",
                    "prediction_horizon_days", "margin", "discount_rate")),
-    ("Contact rules", ("frequency_cap", "frequency_window_days", "quiet_hours_start", "quiet_hours_end",
+    (N_("Contact rules"), ("frequency_cap", "frequency_window_days", "quiet_hours_start", "quiet_hours_end",
                        "require_double_opt_in", "attribution_days")),
-    ("Shop identity in e-mails", ("sender_name", "sender_email", "legal_name", "postal_address", "imprint",
+    (N_("Shop identity in e-mails"), ("sender_name", "sender_email", "legal_name", "postal_address", "imprint",
                                   "logo_url", "shop_url", "public_url")),
-    ("Schedule", ("schedule_refresh_hour", "schedule_flows_minutes", "schedule_worker")),
-    ("Delivery", ("smtp_url",)),
-    ("Shop webhooks", ("shopify_webhook_secret", "woocommerce_webhook_secret", "shopware_webhook_secret")),
+    (N_("Schedule"), ("schedule_refresh_hour", "schedule_flows_minutes", "schedule_worker")),
+    (N_("Delivery"), ("smtp_url",)),
+    (N_("Shop webhooks"), ("shopify_webhook_secret", "woocommerce_webhook_secret", "shopware_webhook_secret")),
 )
 TEXTAREA = ("postal_address", "imprint")
 
