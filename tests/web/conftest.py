@@ -7,6 +7,7 @@ one user and one API key per role, and a saved segment.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import uuid
@@ -22,6 +23,7 @@ from retentio.auth.roles import OPERATOR, ROLES
 from retentio.auth.users import add_user
 from retentio.db.models import Customer
 from retentio.db.session import get_engine
+from retentio.loyalty.rules import DEFAULT_RULES
 
 SHOP_NAME = '<script>alert("shop")</script> & Söhne'
 HOSTILE_ID = "<img src=x onerror=alert(1)>"
@@ -85,6 +87,14 @@ def build(engine: sa.Engine) -> dict:
                                                                              first_name=HOSTILE_FIRST))
     refresh(engine)
     segments.save_segment(engine, "vip", {"field": "clv", "gte": 50.0}, "valuable customers")
+    from retentio.db.models import Order
+    from retentio.services import loyalty
+
+    with engine.connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(Order.placed_at))).scalar_one()
+    rules = {**DEFAULT_RULES, "control_share": 0.2}
+    loyalty.create_program(engine, OPERATOR, "club", "Club", rules=rules, starts_at=first + dt.timedelta(days=200))
+    loyalty.sync(engine, OPERATOR)
     users, keys = {}, {}
     for role in ROLES:
         users[role] = add_user(engine, OPERATOR, f"{role}@example.com", role, PASSWORD)["email"]

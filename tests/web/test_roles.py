@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from tests.web.conftest import KEY_ROLES, csrf_of
 
 from retentio.auth.roles import PERMISSIONS, ROLES
+from retentio.loyalty.rules import DEFAULT_RULES
 
 SEGMENT = {"definition": {"field": "lifecycle", "in": ["at_risk"]}}
 API = {  # (method, path): (permission, concrete path, JSON body)
@@ -38,6 +39,21 @@ API = {  # (method, path): (permission, concrete path, JSON body)
     ("GET", "/api/v1/segments/{name}/export.csv"): ("exports", "/api/v1/segments/vip/export.csv", None),
     ("POST", "/api/v1/segments/{name}/customers"): ("segments:write", "/api/v1/segments/list-{role}/customers",
                                                     {"customers": ["K10001"]}),
+    ("GET", "/api/v1/loyalty"): ("aggregates:read", None, None),
+    ("GET", "/api/v1/loyalty/rules"): ("aggregates:read", None, None),
+    ("PUT", "/api/v1/loyalty/rules"): ("loyalty:admin", None, DEFAULT_RULES),
+    ("POST", "/api/v1/loyalty/rules/what-if"): ("loyalty:admin", None, {**DEFAULT_RULES, "point_value": "0.02"}),
+    ("POST", "/api/v1/loyalty/sync"): ("refresh", None, None),
+    ("GET", "/api/v1/loyalty/members/{ref}"): ("customers:read", "/api/v1/loyalty/members/K10001", None),
+    ("POST", "/api/v1/loyalty/members/{ref}/redeem"): ("loyalty:redeem", "/api/v1/loyalty/members/K10001/redeem",
+                                                       {"points": 1}),
+    ("POST", "/api/v1/loyalty/members/{ref}/vouchers"): ("loyalty:redeem",
+                                                         "/api/v1/loyalty/members/K10001/vouchers", {"points": 1}),
+    ("POST", "/api/v1/loyalty/members/{ref}/adjust"): ("loyalty:admin", "/api/v1/loyalty/members/K10001/adjust",
+                                                       {"points": 5, "reason": "test by {role}"}),
+    ("POST", "/api/v1/vouchers"): ("loyalty:vouchers", None, {"kind": "percent", "value": 10}),
+    ("GET", "/api/v1/vouchers/{code}"): ("loyalty:redeem", "/api/v1/vouchers/NO-SUCH-CODE", None),
+    ("POST", "/api/v1/vouchers/{code}/redeem"): ("loyalty:redeem", "/api/v1/vouchers/NO-SUCH-CODE/redeem", {}),
     ("GET", "/api/v1/customers"): ("customers:read", None, None),
     ("GET", "/api/v1/customers/search"): ("customers:read", "/api/v1/customers/search?q=K1", None),
     ("GET", "/api/v1/customers/{ref}"): ("customers:read", "/api/v1/customers/K10001", None),

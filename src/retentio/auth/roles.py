@@ -55,6 +55,10 @@ _grant("users", "admin")
 _grant("keys", "admin")
 _grant("data:delete", "admin")
 _grant("ingest", "admin", extra=("ingest",))
+# The shop's checkout debits points and redeems vouchers with its server-side (ingest) key.
+_grant("loyalty:redeem", "marketer", extra=("ingest",))
+_grant("loyalty:vouchers", "marketer")
+_grant("loyalty:admin", "admin")
 _grant("events:track", "admin", extra=("ingest", "tracking"))
 
 

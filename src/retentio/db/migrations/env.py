@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import retentio.db.act_models
+import retentio.db.loyalty_models
 import retentio.db.web_models  # noqa: F401  (registers the web tables)
 from retentio.db.models import Base
 

@@ -1,0 +1,1 @@
+"""Loyalty: the points ledger, earning rules, tiers, vouchers and their reports (docs/loyalty.md)."""

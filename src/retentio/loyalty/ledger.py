@@ -1,0 +1,214 @@
+"""The points ledger: balanced, idempotent, append-only transactions between accounts.
+
+Every movement of points is one :func:`Ledger.book` call: a transaction row
+with an idempotency key, and two or more postings whose amounts sum to zero.
+Accounts per customer are ``pending`` and ``available`` (never below zero);
+the programme's own are ``issued`` (where points come from), ``redeemed``,
+``expired`` and ``adjusted``::
+
+    earn     issued  -> pending        release   pending   -> available
+    bonus    issued  -> available      reverse   pending   -> issued   (cancelled in the return window)
+    redeem   available -> redeemed     return    pending   -> issued   (part of an earning returned)
+    expire   available -> expired      unredeem  redeemed  -> available
+    adjust   adjusted <-> available
+
+How the invariants hold, even with concurrent writers:
+
+* **Once per key.** The transaction row is inserted first with ``ON CONFLICT
+  DO NOTHING`` on ``(program_id, idem_key)``; a second booking with the same
+  key returns the first one. PostgreSQL makes a concurrent second insert wait
+  for the first to commit, so two requests cannot both book.
+* **Never below zero.** Each account moves by ``UPDATE … SET balance =
+  balance + :a WHERE id = :id AND (floor_zero = false OR balance + :a >= 0)
+  RETURNING balance, version``. The row lock and the re-checked condition
+  make a concurrent over-redemption fail instead of overdrawing, whichever
+  order documents were earned in. A check constraint backs it up.
+* **Balance = sum of postings.** Every posting stores the balance and the
+  account version it produced; ``(account_id, account_version)`` is unique,
+  so no two postings can claim the same step.
+* **Nothing half-booked.** One ledger transaction is one savepoint: it lands
+  whole or not at all, also inside a batch (a killed process loses only the
+  uncommitted batch, which is re-run idempotently).
+
+Accounts are updated in id order so that two transactions touching the same
+accounts cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from retentio.db.loyalty_models import (
+    CUSTOMER_ACCOUNTS,
+    PROGRAM_ACCOUNTS,
+    TXN_KINDS,
+    LedgerAccount,
+    LedgerPosting,
+    LedgerTransaction,
+)
+from retentio.db.types import table_of
+from retentio.errors import ConfigError, Conflict
+from retentio.i18n import Msg
+
+PROGRAM = 0  # customer_id of the programme's own accounts
+TXN = table_of(LedgerTransaction)
+ACC = table_of(LedgerAccount)
+POST = table_of(LedgerPosting)
+
+
+class InsufficientPoints(Conflict):
+    """A debit would take a customer's balance below zero; nothing was booked."""
+
+
+@dataclass(frozen=True)
+class Booked:
+    id: int
+    created: bool  # False: the key was booked before; this is that transaction
+
+
+def insert_ignore(conn: Connection, table, values: dict[str, Any], index: list[str]):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).values(**values).on_conflict_do_nothing(index_elements=index)
+
+
+class Ledger:
+    """Books into one programme's ledger on a connection whose transaction the caller owns."""
+
+    def __init__(self, conn: Connection, program_id: int):
+        self.conn = conn
+        self.program_id = program_id
+        self._accounts: dict[tuple[int, str], int] = {}
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def account_id(self, customer_id: int, kind: str) -> int:
+        key = (customer_id, kind)
+        if key in self._accounts:
+            return self._accounts[key]
+        allowed = PROGRAM_ACCOUNTS if customer_id == PROGRAM else CUSTOMER_ACCOUNTS
+        if kind not in allowed:
+            raise ValueError(f"no {kind!r} account for {'the programme' if customer_id == PROGRAM else 'a customer'}")
+        where = and_(ACC.c.program_id == self.program_id, ACC.c.customer_id == customer_id, ACC.c.kind == kind)
+        found = self.conn.execute(select(ACC.c.id).where(where)).scalar()
+        if found is None:
+            self.conn.execute(insert_ignore(self.conn, ACC, {
+                "program_id": self.program_id, "customer_id": customer_id, "kind": kind,
+                "floor_zero": customer_id != PROGRAM, "balance": 0, "version": 0},
+                ["program_id", "customer_id", "kind"]))
+            found = self.conn.execute(select(ACC.c.id).where(where)).scalar_one()
+        self._accounts[key] = found
+        return found
+
+    def balance(self, customer_id: int, kind: str) -> int:
+        where = and_(ACC.c.program_id == self.program_id, ACC.c.customer_id == customer_id, ACC.c.kind == kind)
+        return int(self.conn.execute(select(ACC.c.balance).where(where)).scalar() or 0)
+
+    # -- booking ----------------------------------------------------------------------------------
+    def book(self, idem_key: str, kind: str, customer_id: int, legs: list[tuple[int, str, int]], *,
+             effective_at: dt.datetime, booked_at: dt.datetime | None = None, settles_id: int | None = None,
+             reverses_id: int | None = None, release_at: dt.datetime | None = None,
+             expires_at: dt.datetime | None = None, net_amount: Decimal | None = None,
+             reference: str | None = None, actor: str | None = None, meta: dict | None = None) -> Booked:
+        """Book one balanced transaction (``legs``: ``(customer_id or 0, account kind, amount)``), or
+        return the one booked before under ``idem_key``."""
+        if kind not in TXN_KINDS:
+            raise ValueError(kind)
+        if not idem_key or len(idem_key) > 200:
+            raise ConfigError(Msg("an idempotency key must have 1 to 200 characters"))
+        if len(legs) < 2 or sum(a for _, _, a in legs) != 0 or any(a == 0 for _, _, a in legs):
+            raise ValueError(f"unbalanced or empty legs: {legs}")
+        points = sum(a for _, _, a in legs if a > 0)
+        try:
+            return self._book(idem_key, kind, customer_id, legs, points, {
+                "effective_at": effective_at, "booked_at": booked_at or dt.datetime.now(dt.UTC),
+                "settles_id": settles_id, "reverses_id": reverses_id, "release_at": release_at,
+                "expires_at": expires_at, "net_amount": net_amount, "reference": reference, "actor": actor,
+                "meta": meta})
+        except IntegrityError:  # another key settled the same earning (a release raced a reversal)
+            raise Conflict(Msg("this earning was already released or reversed")) from None
+
+    def _book(self, idem_key: str, kind: str, customer_id: int, legs: list[tuple[int, str, int]], points: int,
+              extra: dict[str, Any]) -> Booked:
+        with self.conn.begin_nested():
+            new_id = self.conn.execute(insert_ignore(self.conn, TXN, {
+                "program_id": self.program_id, "idem_key": idem_key, "kind": kind, "customer_id": customer_id,
+                "points": points, **extra}, ["program_id", "idem_key"]).returning(TXN.c.id)).scalar()
+            if new_id is None:
+                return self._existing(idem_key, kind, points, customer_id)
+            moves = sorted(((self.account_id(c, k), a) for c, k, a in legs), key=lambda m: m[0])
+            rows = []
+            for account_id, amount in moves:
+                got = self.conn.execute(text(
+                    "UPDATE ledger_accounts SET balance = balance + :a, version = version + 1 "
+                    "WHERE id = :id AND (floor_zero = false OR balance + :a >= 0) RETURNING balance, version"),
+                    {"a": amount, "id": account_id}).first()
+                if got is None:
+                    raise InsufficientPoints(Msg("not enough points: the balance would fall below zero"))
+                rows.append({"transaction_id": new_id, "account_id": account_id, "amount": amount,
+                             "balance_after": int(got[0]), "account_version": int(got[1])})
+            self.conn.execute(insert(POST), rows)
+        return Booked(int(new_id), True)
+
+    def _existing(self, idem_key: str, kind: str, points: int, customer_id: int) -> Booked:
+        row = self.conn.execute(select(TXN.c.id, TXN.c.kind, TXN.c.points, TXN.c.customer_id).where(
+            TXN.c.program_id == self.program_id, TXN.c.idem_key == idem_key)).one()
+        if (row.kind, int(row.points), int(row.customer_id)) != (kind, points, customer_id):
+            raise Conflict(Msg("this idempotency key was used for a different transaction"))
+        return Booked(int(row.id), False)
+
+    # -- the movements ----------------------------------------------------------------------------
+    def earn(self, key: str, customer_id: int, points: int, *, at: dt.datetime, release_at: dt.datetime,
+             **kw: Any) -> Booked:
+        return self.book(key, "earn", customer_id, [(PROGRAM, "issued", -points), (customer_id, "pending", points)],
+                         effective_at=at, release_at=release_at, **kw)
+
+    def bonus(self, key: str, customer_id: int, points: int, *, at: dt.datetime, expires_at: dt.datetime | None,
+              **kw: Any) -> Booked:
+        return self.book(key, "bonus", customer_id,
+                         [(PROGRAM, "issued", -points), (customer_id, "available", points)],
+                         effective_at=at, expires_at=expires_at, **kw)
+
+    def release(self, earn_id: int, customer_id: int, points: int, *, at: dt.datetime,
+                expires_at: dt.datetime | None, **kw: Any) -> Booked:
+        return self.book(f"release:{earn_id}", "release", customer_id,
+                         [(customer_id, "pending", -points), (customer_id, "available", points)],
+                         effective_at=at, settles_id=earn_id, expires_at=expires_at, **kw)
+
+    def reverse(self, earn_id: int, customer_id: int, points: int, *, at: dt.datetime, **kw: Any) -> Booked:
+        return self.book(f"reverse:{earn_id}", "reverse", customer_id,
+                         [(customer_id, "pending", -points), (PROGRAM, "issued", points)],
+                         effective_at=at, settles_id=earn_id, reverses_id=earn_id, **kw)
+
+    def return_(self, key: str, earn_id: int, customer_id: int, points: int, *, at: dt.datetime,
+                **kw: Any) -> Booked:
+        return self.book(key, "return", customer_id, [(customer_id, "pending", -points), (PROGRAM, "issued", points)],
+                         effective_at=at, reverses_id=earn_id, **kw)
+
+    def redeem(self, key: str, customer_id: int, points: int, *, at: dt.datetime, **kw: Any) -> Booked:
+        return self.book(key, "redeem", customer_id,
+                         [(customer_id, "available", -points), (PROGRAM, "redeemed", points)], effective_at=at, **kw)
+
+    def unredeem(self, redeem_id: int, customer_id: int, points: int, *, at: dt.datetime,
+                 expires_at: dt.datetime | None, **kw: Any) -> Booked:
+        return self.book(f"unredeem:{redeem_id}", "unredeem", customer_id,
+                         [(PROGRAM, "redeemed", -points), (customer_id, "available", points)],
+                         effective_at=at, reverses_id=redeem_id, expires_at=expires_at, **kw)
+
+    def expire(self, key: str, customer_id: int, points: int, *, at: dt.datetime, **kw: Any) -> Booked:
+        return self.book(key, "expire", customer_id,
+                         [(customer_id, "available", -points), (PROGRAM, "expired", points)], effective_at=at, **kw)
+
+    def adjust(self, key: str, customer_id: int, points: int, *, at: dt.datetime,
+               expires_at: dt.datetime | None = None, **kw: Any) -> Booked:
+        """A manual correction: positive credits the customer, negative debits (never below zero)."""
+        if points == 0:
+            raise ConfigError(Msg("an adjustment must move at least one point"))
+        return self.book(key, "adjust", customer_id,
+                         [(PROGRAM, "adjusted", -points), (customer_id, "available", points)],
+                         effective_at=at, expires_at=expires_at if points > 0 else None, **kw)
