@@ -43,6 +43,8 @@ SKIPS = {
     "suppressed": N_("suppressed"), "budget": N_("budget"), "not_worth_cost": N_("not worth the cost"),
     "unsubscribed": N_("unsubscribed"), "consent_withdrawn_or_suppressed": N_("consent withdrawn"),
     "flow_failed": N_("flow failed"),
+    "survey_floor_24h": N_("survey: asked within 24 hours"), "survey_global_gap": N_("survey: asked recently"),
+    "survey_cadence": N_("survey: not due yet"), "survey_inactive": N_("survey switched off"),
 }
 VERDICTS = {
     "lift": N_("Effect shown: more purchases than the control group"),
@@ -118,6 +120,9 @@ SETTINGS = {
     "shopify_webhook_secret": N_("Shopify webhook secret"),
     "woocommerce_webhook_secret": N_("WooCommerce webhook secret"),
     "shopware_webhook_secret": N_("Shopware app secret"), "demo": N_("Demo shop"),
+    "survey_min_gap_days": N_("At least this many days between two surveys to one person"),
+    "sla_urgent_hours": N_("Case due within hours: urgent"), "sla_high_hours": N_("Case due within hours: high"),
+    "sla_normal_hours": N_("Case due within hours: normal"), "sla_low_hours": N_("Case due within hours: low"),
 }
 
 TABLES = {

@@ -72,6 +72,17 @@ class ShopConfig:
     shopify_webhook_secret: str = ""
     woocommerce_webhook_secret: str = ""
     shopware_webhook_secret: str = ""
+    # Surveys (docs/surveys.md): at least this many days between two invitations to one person, across all
+    # surveys. Service cases (docs/cases.md): hours to the due time by priority.
+    survey_min_gap_days: int = 90
+    sla_urgent_hours: int = 4
+    sla_high_hours: int = 24
+    sla_normal_hours: int = 72
+    sla_low_hours: int = 168
+
+    def sla(self) -> dict[str, int]:
+        return {"urgent": self.sla_urgent_hours, "high": self.sla_high_hours, "normal": self.sla_normal_hours,
+                "low": self.sla_low_hours}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +142,10 @@ def _coerce(key: str, value: Any) -> Any:
         elif key == "schedule_refresh_hour":
             value = None if value in (None, "", "off", "none") else int(value)
             if value is not None and not 0 <= value <= 23:
+                raise ValueError
+        elif key == "survey_min_gap_days" or (key.startswith("sla_") and key.endswith("_hours")):
+            value = int(value)
+            if not 0 <= value <= (3650 if key == "survey_min_gap_days" else 24 * 365):
                 raise ValueError
         elif key == "schedule_flows_minutes":
             value = int(value)

@@ -19,7 +19,8 @@ from tests.web.conftest import PASSWORD, copy_template
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 PAGES = ["/", "/cohorts", "/segments", "/segments/vip", "/segments/new", "/customers", "/customers/K10001",
-         "/at-risk", "/predictions", "/flows", "/flows/winback", "/flows/outbox", "/data", "/settings"]
+         "/at-risk", "/predictions", "/flows", "/flows/winback", "/flows/outbox", "/loyalty", "/surveys", "/cases",
+         "/cases/1", "/data", "/settings"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]
 
@@ -141,7 +142,7 @@ def test_every_page_without_errors_or_foreign_requests(server, browser, lang):
         w.go(path)
         assert w.page.locator("html").get_attribute("lang") == lang, path
         assert w.page.locator("h1").count() >= 1, path
-        if path in ("/", "/predictions"):
+        if path in ("/", "/predictions", "/loyalty", "/surveys"):
             w.page.wait_for_selector("[data-chart][data-ready] canvas")
     w.clean()
     w.close()
@@ -240,6 +241,36 @@ def test_upload_with_a_mapping_and_its_rejects(server, browser, tmp_path):
     assert "3 rows read = 2 imported + 1 rejected" in text
     assert w.page.locator("table[data-rejects] tbody tr").count() == 1
     assert w.page.locator("a:has-text('Download all rejects')").count() == 1
+    w.clean()
+    w.close()
+
+
+def test_work_a_case_and_search_the_comments(server, browser):
+    base, creds, _ = server
+    w = Watched(browser, base)
+    w.login(creds["users"]["marketer"])
+    w.go("/cases")
+    w.page.fill("form[action='/cases'] input[name=customer]", "K10001")
+    w.page.select_option("form[action='/cases'] select[name=category]", "delivery")
+    w.page.select_option("form[action='/cases'] select[name=priority]", "high")
+    w.page.fill("form[action='/cases'] input[name=description]", "Paket <b>verloren</b>")
+    w.page.click("form[action='/cases'] button[type=submit]")
+    w.page.wait_for_url(f"{base}/cases/*")
+    assert "Paket <b>verloren</b>" in w.page.locator("main").inner_text()  # shown as text, not markup
+    w.page.select_option("select[name=status]", "closed")
+    w.page.fill("input[name=resolution]", "Ersatz geschickt")
+    w.page.click("form button[type=submit]")
+    w.page.wait_for_load_state("networkidle")
+    history = w.page.locator("main").inner_text()
+    assert "open → closed" in history and "Ersatz geschickt" in history
+    w.go("/surveys")
+    w.page.fill("input[name=q]", "Liefer")
+    w.page.wait_for_timeout(600)
+    w.page.wait_for_load_state("networkidle")
+    rows = w.page.locator("#comments tbody tr")
+    assert rows.count() >= 1
+    assert all("liefer" in rows.nth(i).inner_text().lower() or "no comments" in rows.nth(i).inner_text().lower()
+               for i in range(rows.count()))
     w.clean()
     w.close()
 

@@ -54,6 +54,15 @@ API = {  # (method, path): (permission, concrete path, JSON body)
     ("POST", "/api/v1/vouchers"): ("loyalty:vouchers", None, {"kind": "percent", "value": 10}),
     ("GET", "/api/v1/vouchers/{code}"): ("loyalty:redeem", "/api/v1/vouchers/NO-SUCH-CODE", None),
     ("POST", "/api/v1/vouchers/{code}/redeem"): ("loyalty:redeem", "/api/v1/vouchers/NO-SUCH-CODE/redeem", {}),
+    ("GET", "/api/v1/surveys/report"): ("aggregates:read", None, None),
+    ("GET", "/api/v1/surveys/comments"): ("customers:read", "/api/v1/surveys/comments?q=liefer", None),
+    ("POST", "/api/v1/surveys/{key}/invitations"): ("flows:write", "/api/v1/surveys/nps/invitations",
+                                                     {"customer": "K10001", "reference": "role-{role}"}),
+    ("GET", "/api/v1/cases"): ("customers:read", None, None),
+    ("GET", "/api/v1/cases/report"): ("aggregates:read", None, None),
+    ("POST", "/api/v1/cases"): ("cases:write", None, {"customer": "K10001", "category": "delivery"}),
+    ("GET", "/api/v1/cases/{case_id}"): ("customers:read", "/api/v1/cases/1", None),
+    ("PATCH", "/api/v1/cases/{case_id}"): ("cases:write", "/api/v1/cases/1", {"note": "checked by {role}"}),
     ("GET", "/api/v1/customers"): ("customers:read", None, None),
     ("GET", "/api/v1/customers/search"): ("customers:read", "/api/v1/customers/search?q=K1", None),
     ("GET", "/api/v1/customers/{ref}"): ("customers:read", "/api/v1/customers/K10001", None),
@@ -166,6 +175,12 @@ PAGES = {  # (method, path): permission
     ("POST", "/flows/winback/settings"): "flows:write",
     ("POST", "/flows/winback/preview"): "flows:write",
     ("POST", "/flows/winback/test-send"): "flows:send_test",
+    ("GET", "/loyalty"): "aggregates:read",
+    ("GET", "/surveys"): "aggregates:read",
+    ("GET", "/cases"): "aggregates:read",
+    ("GET", "/cases/1"): "customers:read",
+    ("POST", "/cases"): "cases:write",
+    ("POST", "/cases/1"): "cases:write",
     ("GET", "/data"): "jobs:read",
     ("POST", "/data/upload"): "imports",
     ("POST", "/data/inspect"): "imports",
@@ -192,7 +207,8 @@ FORMS = {"/segments/save": {"name": "page-seg", "row": "a", "field_a": "clv", "o
          "/settings": {"attribution_days": "14"}, "/settings/test-email": {"address": "t@example.com"},
          "/settings/test-webhook": {"url": "http://127.0.0.1:9/x"},
          "/settings/users": {"email": "x@example.com", "role": "viewer", "password": "short"},
-         "/settings/keys": {"name": "", "role": "viewer"}}
+         "/settings/keys": {"name": "", "role": "viewer"},
+         "/cases": {"customer": "K10001", "category": "delivery"}, "/cases/1": {"note": "checked"}}
 
 
 def _routes(routes):
@@ -215,7 +231,7 @@ def test_the_page_table_covers_every_page_route(sqlite_web):
         prefix, r = item if isinstance(item, tuple) else ("", item)
         if not r.path.startswith("/api/v1") and not prefix and r.path != "/webhooks/{platform}":
             routes |= {(m, r.path) for m in r.methods}
-    ignore = {"/login", "/logout", "/api/docs", "/healthz", "/favicon.ico", "/u/{token}", "/f/{token}",
+    ignore = {"/login", "/logout", "/api/docs", "/healthz", "/favicon.ico", "/u/{token}", "/f/{token}", "/s/{token}",
               "/api/v1/track"}
     covered = {(m, p) for m, p in routes if p not in ignore and m != "HEAD"}
     assert len(covered) == len(PAGES), sorted(covered)

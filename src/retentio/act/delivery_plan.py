@@ -140,23 +140,43 @@ def render_candidates(conn: Connection, rc: RunContext, cands: list[dict]) -> No
     secret = rc.secret
     for c in live:
         cid = c["customer_id"]
+        c["locale"], c["key"] = rc.view.at[cid, "lang"], idempotency_key(c)
+        survey_link = _survey(conn, rc, c) if c["options"].get("survey") else None
+        if c["options"].get("survey") and survey_link is None:
+            continue  # not asked: skipped with the throttling's reason
         row = rc.view.loc[cid].copy()
         row["top_reason"] = reasons.get(cid)
         lang = row["lang"]
         c["locale"], c["key"] = lang, idempotency_key(c)
         try:
             _render_one(c, row, lang, rc, products.get(cid, []), recs.get(cid, []), reference, secret,
-                        events.get(str(c["occurrence"])))
+                        events.get(str(c["occurrence"])), survey_link)
         except ConfigError as exc:  # a broken template fails its flow, not the run
             raise FlowFailed(c["flow_key"], exc.msg) from None
 
 
+def _survey(conn: Connection, rc: RunContext, c: dict) -> str | None:
+    """Ask through the survey throttling (docs/surveys.md); the link of the invitation, or None with the
+    candidate skipped and the reason recorded."""
+    from retentio.act.links import survey_url
+    from retentio.voice.surveys import decide
+
+    d = decide(conn, c["options"]["survey"], c["customer_id"], rc.now, c["key"],
+               min_gap_days=rc.cfg.survey_min_gap_days)
+    if not d.asked or d.invitation_id is None:
+        c["status"], c["reason"] = "skipped", f"survey_{d.reason}"
+        return None
+    return survey_url(None, c["customer_id"], d.invitation_id, base=rc.cfg.public_url, secret=rc.secret)
+
+
 def _render_one(c: dict, row, lang: str, rc: RunContext, products: list[str], recs: list[str], reference: float,
-                secret: str, event: dict | None) -> None:
+                secret: str, event: dict | None, survey_link: str | None = None) -> None:
     ctx = ctxmod.build(row, lang, rc.cfg, products=products, recs=recs, key=c["key"], step=c["options"],
                        clv_reference=reference, now=rc.now, secret=secret, purpose=c["purpose"], event=event,
                        extra={"occurrence": c["occurrence"],
                               "occasion": (c["options"].get("occasion") or {}).get(lang, "")})
+    if survey_link:
+        ctx["links"]["feedback"] = survey_link
     c["voucher"] = ctx["voucher"]
     send_time = {"voucher": {"valid_days": ctx["voucher"]["valid_days"], "lang": lang}} if ctx["voucher"] else {}
     if c["channel"] == "email":

@@ -98,6 +98,8 @@ def _check_step(s: dict, ids: set[str], where: str) -> None:
             dt.time.fromisoformat(s["at"])
     elif kind in ("send", "call_list"):
         _need(s, "template", where)
+        if s.get("survey") is not None and s["survey"] not in ("nps", "csat"):
+            raise ConfigError(Msg("{where}: survey must be nps or csat", where=where))
         if kind == "send" and s.get("channel", "email") not in ("email",):
             raise ConfigError(Msg("{where}: send goes by email; use a webhook or call_list step for the others", where=where))
     elif kind == "webhook":

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from retentio.errors import RetentioError
 
-ACTIONS = ("unsubscribe", "feedback")
+ACTIONS = ("unsubscribe", "feedback", "survey")
 MAX_TOKEN = 512
 
 
@@ -32,10 +32,11 @@ class BadToken(RetentioError):
 
 @dataclass(frozen=True)
 class LinkClaim:
-    action: str  # "unsubscribe" or "feedback"
+    action: str  # "unsubscribe", "feedback" or "survey"
     customer_id: int
     channel: str = "email"
     purpose: str = "marketing"
+    invitation: int | None = None  # survey: which invitation the answer belongs to
 
 
 def _b64(data: bytes) -> str:
@@ -51,8 +52,10 @@ def _mac(payload: bytes, secret: str) -> bytes:
 
 
 def sign(claim: LinkClaim, secret: str) -> str:
-    payload = json.dumps({"a": claim.action, "c": claim.customer_id, "ch": claim.channel, "p": claim.purpose},
-                         separators=(",", ":"), sort_keys=True).encode()
+    data: dict = {"a": claim.action, "c": claim.customer_id, "ch": claim.channel, "p": claim.purpose}
+    if claim.invitation is not None:
+        data["i"] = claim.invitation
+    payload = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     return f"{_b64(payload)}.{_b64(_mac(payload, secret))}"
 
 
@@ -70,10 +73,13 @@ def verify(token: str, secret: str) -> LinkClaim:
         raise BadToken("the link's signature does not match")
     try:
         data = json.loads(payload)
-        claim = LinkClaim(str(data["a"]), int(data["c"]), str(data["ch"]), str(data["p"]))
+        inv = data.get("i")
+        claim = LinkClaim(str(data["a"]), int(data["c"]), str(data["ch"]), str(data["p"]),
+                          None if inv is None else int(inv))
     except (ValueError, TypeError, KeyError, UnicodeDecodeError):
         raise BadToken("malformed link") from None
-    if claim.action not in ACTIONS or claim.customer_id <= 0:
+    if claim.action not in ACTIONS or claim.customer_id <= 0 or (claim.action == "survey") != (
+            claim.invitation is not None and claim.invitation > 0):
         raise BadToken("malformed link")
     return claim
 
@@ -105,3 +111,9 @@ def unsubscribe_url(engine: Engine | None, customer_id: int, channel: str = "ema
 def feedback_url(engine: Engine | None, customer_id: int, base: str | None = None, secret: str | None = None) -> str:
     token = sign(LinkClaim("feedback", customer_id), secret or link_secret(engine))
     return f"{_base(engine, base)}/f/{quote(token)}"
+
+
+def survey_url(engine: Engine | None, customer_id: int, invitation_id: int, base: str | None = None,
+               secret: str | None = None) -> str:
+    token = sign(LinkClaim("survey", customer_id, invitation=invitation_id), secret or link_secret(engine))
+    return f"{_base(engine, base)}/s/{quote(token)}"

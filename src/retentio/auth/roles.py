@@ -59,6 +59,7 @@ _grant("ingest", "admin", extra=("ingest",))
 _grant("loyalty:redeem", "marketer", extra=("ingest",))
 _grant("loyalty:vouchers", "marketer")
 _grant("loyalty:admin", "admin")
+_grant("cases:write", "marketer")
 _grant("events:track", "admin", extra=("ingest", "tracking"))
 
 

@@ -197,6 +197,13 @@ class ServiceCase(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     resolution: Mapped[str | None] = mapped_column(String(200))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # Worked in the app (docs/cases.md); imported cases have only what the file gives.
+    status: Mapped[str | None] = mapped_column(String(16))
+    priority: Mapped[str | None] = mapped_column(String(8))
+    owner: Mapped[str | None] = mapped_column(String(320))
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    description: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(String(32))  # import | api | web | survey
 
 
 class ImportRun(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import time
@@ -99,7 +100,7 @@ def _run_demo(out: Path, n_customers: int, seed: int, lang: str) -> Path:
         Path(str(db) + suffix).unlink(missing_ok=True)
     shutil.rmtree(Path(str(db) + ".files"), ignore_errors=True)  # the old demo's customer view and uploads
     t0 = time.perf_counter()
-    steps = 5
+    steps = 6
 
     def status(n: int, text: str):
         return console.status(f"[{n}/{steps}] {text} ({time.perf_counter() - t0:.0f} s)")
@@ -128,7 +129,14 @@ def _run_demo(out: Path, n_customers: int, seed: int, lang: str) -> Path:
     shutil.rmtree(mail, ignore_errors=True)
     with status(4, tr(lang, "Running the flows over the last 4 weeks …")):
         sent = run_demo_flows(engine, mail)
-    with status(5, tr(lang, "Writing the report …")):
+    from retentio.demo.voice import run_demo_loyalty, run_demo_surveys
+
+    with status(5, tr(lang, "Loyalty programme, NPS survey and service cases over the shop's history …")):
+        end = run.as_of if isinstance(run.as_of, dt.datetime) else dt.datetime.combine(run.as_of, dt.time(),
+                                                                                        dt.UTC)
+        run_demo_loyalty(engine, end)
+        voiced = run_demo_surveys(engine, data.latent, end)
+    with status(6, tr(lang, "Writing the report …")):
         report = write_report(engine, out / "retentio-report.html", lang, "month")
     secs = time.perf_counter() - t0
     s = run.summary
@@ -138,6 +146,8 @@ def _run_demo(out: Path, n_customers: int, seed: int, lang: str) -> Path:
            days=run.active_window_days), style="bold green", err=True)
     say(tr(lang, "Flows: {n} messages in 4 weeks, as email files in {path}", n=f.num(sent.get("sent", 0)),
            path=str(mail.resolve())), err=True)
+    say(tr(lang, "Loyalty and NPS: {asked} customers asked, {answered} answered; see loyalty report, surveys report, "
+                 "cases list", asked=f.num(voiced["asked"]), answered=f.num(voiced["answered"])), err=True)
     say(tr(lang, "Database: {path}", path=str(db.resolve())), err=True)
     say(tr(lang, "Report:   {path}", path=str(report.resolve())), err=True)
     say(tr(lang, "Next: retentio --db {db} kpis · segments · at-risk · predict · customer K10001", db=str(db)), err=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from retentio.errors import ConfigError
 from retentio.i18n import Msg
 
-BONUS_KINDS = ("first_purchase", "nth_purchase", "birthday", "referral", "survey", "review")
+BONUS_KINDS = ("first_purchase", "nth_purchase", "birthday", "referral", "survey", "review", "promoter")
 
 
 class _Strict(BaseModel):
@@ -33,7 +33,7 @@ class VoucherSpec(_Strict):
 
 
 class Bonus(_Strict):
-    kind: Literal["first_purchase", "nth_purchase", "birthday", "referral", "survey", "review"]
+    kind: Literal["first_purchase", "nth_purchase", "birthday", "referral", "survey", "review", "promoter"]
     points: int = Field(default=0, ge=0, le=10_000_000)
     n: int | None = Field(default=None, ge=2, le=1000)  # nth_purchase: which purchase
     voucher: VoucherSpec | None = None  # a gift instead of, or beside, points
@@ -132,6 +132,7 @@ DEFAULT_RULES: dict[str, Any] = {
         {"kind": "referral", "points": 500},
         {"kind": "survey", "points": 50},
         {"kind": "review", "points": 50},
+        {"kind": "promoter", "points": 100},
     ],
     "tiers": {"basis": "points", "period": "rolling_12m", "downgrade": "one_down", "levels": [
         {"key": "bronze", "enter": 0, "keep": 0},

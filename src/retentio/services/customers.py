@@ -84,6 +84,21 @@ def _timeline(p: dict[str, Any], messages: list[dict[str, Any]], consents: list[
     return plain(items)
 
 
+def _loyalty(engine: Engine, actor: Principal, ref: str) -> dict[str, Any] | None:
+    """The member's balances, tier and ledger with its running balance, when there is a programme and they are in it."""
+    from retentio.db.loyalty_models import LoyaltyProgram
+    from retentio.services import loyalty
+
+    with engine.connect() as conn:
+        keys = list(conn.execute(select(LoyaltyProgram.key)).scalars())
+    for key in keys:
+        try:
+            return loyalty.member(engine, actor, ref, key, limit=50)
+        except NotFound:
+            continue
+    return None
+
+
 def profile(engine: Engine, actor: Principal, ref: str) -> dict[str, Any]:
     """Everything about one customer: record, predictions with reasons, consent and its history,
     segments, flow enrolments, and one timeline of orders, events, messages, feedback and cases."""
@@ -119,5 +134,5 @@ def profile(engine: Engine, actor: Principal, ref: str) -> dict[str, Any]:
         segments = []
     out = {k: v for k, v in p.items() if k not in ("events",)}
     out.update(consent_history=consents, enrolments=enrolments, messages=messages, segments=segments,
-               timeline=_timeline(p, messages, consents))
+               timeline=_timeline(p, messages, consents), loyalty=_loyalty(engine, actor, p["customer"]["external_id"]))
     return plain(out)

@@ -150,4 +150,50 @@ def links_router(engine: Engine) -> APIRouter:
         record_feedback(engine, claim.customer_id, int(raw), comment)
         return page(lang, tr(lang, "Your opinion"), [tr(lang, "Thank you for your feedback!")])
 
+    @app.get("/s/{token}", response_class=HTMLResponse)
+    def survey_page(token: str, request: Request) -> HTMLResponse:
+        claim = claim_of(token, "survey")
+        lang = customer_lang(engine, claim.customer_id) if claim else None
+        if claim is None or lang is None or claim.invitation is None:
+            return refused(request)
+        from retentio.services import voice
+
+        state = voice.survey_state(engine, claim.customer_id, claim.invitation)
+        if state is None:
+            return refused(request)
+        return survey_form(lang, state)
+
+    def survey_form(lang: str, state: dict[str, Any], status: int = 200,
+                    problem: str | None = None) -> HTMLResponse:
+        title = tr(lang, "Your opinion")
+        if state["answer"] is not None:  # asked once, answered once: show what is stored
+            return page(lang, title, [tr(lang, "Thank you! We have your answer: {score}.",
+                                         score=state["answer"]["score"])], status)
+        question = (tr(lang, "How likely are you to recommend us? (0 = not at all, 10 = extremely)")
+                    if state["kind"] == "nps" else
+                    tr(lang, "How satisfied are you with how we handled your request? (1 = not at all, 5 = very)"))
+        return page(lang, title, [problem] if problem else [question], status, form="feedback",
+                    low=state["low"], high=state["high"], button=tr(lang, "Send"),
+                    comment_label=tr(lang, "Anything you would like to tell us?"))
+
+    @app.post("/s/{token}", response_class=HTMLResponse)
+    async def survey_post(token: str, request: Request) -> HTMLResponse:
+        claim = claim_of(token, "survey")
+        lang = customer_lang(engine, claim.customer_id) if claim else None
+        form = await form_of(request)
+        if claim is None or lang is None or form is None or claim.invitation is None:
+            return refused(request)
+        from retentio.services import voice
+
+        state = voice.survey_state(engine, claim.customer_id, claim.invitation)
+        if state is None:
+            return refused(request)
+        raw = (form.get("score") or [""])[0]
+        if not raw.isdigit() or not state["low"] <= int(raw) <= state["high"]:
+            return survey_form(lang, state, 422, tr(lang, "Please choose a score from {low} to {high}.",
+                                                    low=state["low"], high=state["high"]))
+        comment = (form.get("comment") or [""])[0][:2000]
+        voice.answer_survey(engine, claim.customer_id, claim.invitation, int(raw), comment)
+        return page(lang, tr(lang, "Your opinion"), [tr(lang, "Thank you for your feedback!")])
+
     return app

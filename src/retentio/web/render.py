@@ -32,6 +32,9 @@ NAV = (  # (path, label, permission)
     ("/at-risk", N_("At risk"), "predictions:read"),
     ("/predictions", N_("Predictions"), "aggregates:read"),
     ("/flows", N_("Flows"), "flows:read"),
+    ("/loyalty", N_("Loyalty"), "aggregates:read"),
+    ("/surveys", N_("NPS"), "aggregates:read"),
+    ("/cases", N_("Cases"), "aggregates:read"),
     ("/data", N_("Data"), "jobs:read"),
     ("/settings", N_("Settings"), "settings:read"),
 )

@@ -12,11 +12,13 @@ from retentio.web.pages import (
     data,
     flows,
     login,
+    loyalty,
     overview,
     predictions,
     segments,
     settings,
+    voice,
 )
 
 PAGE_ROUTERS = [login.router, overview.router, cohorts.router, segments.router, customers.router, at_risk.router,
-                predictions.router, flows.router, data.router, settings.router]
+                predictions.router, flows.router, loyalty.router, voice.router, data.router, settings.router]

@@ -26,6 +26,8 @@ GROUPS = (
                        "require_double_opt_in", "attribution_days")),
     (N_("Shop identity in e-mails"), ("sender_name", "sender_email", "legal_name", "postal_address", "imprint",
                                   "logo_url", "shop_url", "public_url")),
+    (N_("Surveys and cases"), ("survey_min_gap_days", "sla_urgent_hours", "sla_high_hours", "sla_normal_hours",
+                               "sla_low_hours")),
     (N_("Schedule"), ("schedule_refresh_hour", "schedule_flows_minutes", "schedule_worker")),
     (N_("Delivery"), ("smtp_url",)),
     (N_("Shop webhooks"), ("shopify_webhook_secret", "woocommerce_webhook_secret", "shopware_webhook_secret")),
