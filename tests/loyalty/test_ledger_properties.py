@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -119,7 +120,7 @@ def run(engine, ops) -> None:
             elif kind == "expire":
                 before = lots.load(conn, p.id)
                 due = {cid: lots.due(lots.fifo(ps), now) for cid, ps in before.items()}
-                _expire(conn, led, p, now, "test", {})
+                _expire(conn, led, p, now, "test", defaultdict(int))
                 for cid, pts in due.items():
                     m.available[cid] -= pts
                 for _cid, ps in lots.load(conn, p.id).items():  # what is left is only lots not yet ended
