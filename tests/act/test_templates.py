@@ -23,6 +23,11 @@ CONTEXT = {
     "t": {"unsubscribe": "Abmelden", "unsubscribe_note": "Hinweis", "imprint": "Impressum"},
     "voucher": {"code": "RT-ABC", "percent": 15, "valid_until": "01.03.2026"}, "occurrence": "1",
     "shop_url": "https://shop.example", "occasion": "Weihnachten",
+    "loyalty": {"member": True, "tier": "silver", "points": "1.250", "expiring_points": "300",
+                "expiring_on": "31.12.2026", "vouchers": [{"code": "ABCD-EFGH-JKLM", "value": "10,00 €",
+                                                           "valid_until": "15.01.2027"}],
+                "gift": {"code": "ABCD-EFGH-JKLM", "value": "10,00 €", "valid_until": "15.01.2027"},
+                "purchase_number": 5},
 }
 
 

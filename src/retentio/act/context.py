@@ -105,6 +105,46 @@ def cart_items(properties: dict[str, Any] | None, f: Fmt) -> dict[str, Any]:
     return {"lines": items, "url": url if isinstance(url, str) and url.startswith(("https://", "http://")) else None}
 
 
+def open_vouchers(conn, ids: list[int], now: dt.datetime) -> dict[int, list[dict[str, Any]]]:
+    """Each customer's vouchers still usable at ``now``, newest first (for the loyalty letters)."""
+    from sqlalchemy import func, select
+
+    from retentio.db.loyalty_models import Voucher, VoucherRedemption
+
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not ids:
+        return out
+    uses = (select(VoucherRedemption.voucher_id, func.count().label("n")).group_by(VoucherRedemption.voucher_id)
+            .subquery())
+    for chunk_start in range(0, len(ids), 5000):
+        chunk = ids[chunk_start:chunk_start + 5000]
+        stmt = (select(Voucher.customer_id, Voucher.code, Voucher.kind, Voucher.value, Voucher.currency,
+                       Voucher.expires_at, Voucher.source)
+                .outerjoin(uses, uses.c.voucher_id == Voucher.id)
+                .where(Voucher.customer_id.in_(chunk), func.coalesce(uses.c.n, 0) < Voucher.max_uses,
+                       (Voucher.expires_at.is_(None)) | (Voucher.expires_at > now))
+                .order_by(Voucher.id.desc()))
+        for r in conn.execute(stmt):
+            out.setdefault(int(r.customer_id), []).append(dict(r._mapping))
+    return out
+
+
+def loyalty_context(row: pd.Series, vouchers: list[dict[str, Any]], f: Fmt) -> dict[str, Any]:
+    """What the loyalty letters say: balance, tier, points expiring and when, usable vouchers (and the newest
+    gift among them)."""
+    points = int(_num(row.get("points_available")) or 0)
+    expiring = int(_num(row.get("points_expiring_soon")) or 0)
+    first = row.get("next_points_expiry")
+    listed = [{"code": v["code"], "value": (f.num(v["value"]) + " %") if v["kind"] == "percent"
+               else f.money(float(v["value"])), "valid_until": f.date(v["expires_at"].date()) if v["expires_at"]
+               else "–"} for v in vouchers]
+    gift = next((x for x, v in zip(listed, vouchers, strict=True) if v["source"] == "bonus"), None)
+    return {"member": bool(row.get("loyalty_tier")), "tier": row.get("loyalty_tier") or "",
+            "points": f.num(points), "expiring_points": f.num(expiring),
+            "expiring_on": f.date(first.date()) if isinstance(first, pd.Timestamp) and first is not pd.NaT else "–",
+            "vouchers": listed, "gift": gift}
+
+
 def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], recs: list[str], key: str,
           step: dict[str, Any], clv_reference: float, now: dt.datetime, secret: str, purpose: str = "marketing",
           event: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> dict:
@@ -147,6 +187,10 @@ def build(row: pd.Series, lang: str, cfg: ShopConfig, *, products: list[str], re
               "unsubscribe_note": tr(lang, "You receive this email because you subscribed to our newsletter."),
               "imprint": tr(lang, "Imprint")},
         "voucher": None,
+        "loyalty": {**loyalty_context(row, (extra or {}).pop("vouchers", []) if extra else [], f),
+                    # Which purchase an Nth-purchase flow greets (the refresh may not have counted it yet).
+                    "purchase_number": (extra or {}).pop("purchase_number", None) or
+                    int(_num(row.get("purchases")) or 0)},
     }
     if "incentive" in step:
         pct = incentive_percent(clv, step["incentive"], clv_reference)

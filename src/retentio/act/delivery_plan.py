@@ -135,6 +135,7 @@ def render_candidates(conn: Connection, rc: RunContext, cands: list[dict]) -> No
     recs = recommend(load_baskets(rc.engine), ids) if wants_recs else {}
     reasons = _top_reasons(conn, rc.run_id, ids)
     events = _event_properties(conn, live)
+    vouchers = ctxmod.open_vouchers(conn, ids, rc.now)
     clv = rc.view["clv"].dropna()
     reference = float(np.quantile(clv, 0.9)) if len(clv) else 0.0
     secret = rc.secret
@@ -150,7 +151,7 @@ def render_candidates(conn: Connection, rc: RunContext, cands: list[dict]) -> No
         c["locale"], c["key"] = lang, idempotency_key(c)
         try:
             _render_one(c, row, lang, rc, products.get(cid, []), recs.get(cid, []), reference, secret,
-                        events.get(str(c["occurrence"])), survey_link)
+                        events.get(str(c["occurrence"])), survey_link, vouchers.get(cid, []))
         except ConfigError as exc:  # a broken template fails its flow, not the run
             raise FlowFailed(c["flow_key"], exc.msg) from None
 
@@ -170,15 +171,20 @@ def _survey(conn: Connection, rc: RunContext, c: dict) -> str | None:
 
 
 def _render_one(c: dict, row, lang: str, rc: RunContext, products: list[str], recs: list[str], reference: float,
-                secret: str, event: dict | None, survey_link: str | None = None) -> None:
+                secret: str, event: dict | None, survey_link: str | None = None,
+                vouchers: list[dict] | None = None) -> None:
     ctx = ctxmod.build(row, lang, rc.cfg, products=products, recs=recs, key=c["key"], step=c["options"],
                        clv_reference=reference, now=rc.now, secret=secret, purpose=c["purpose"], event=event,
-                       extra={"occurrence": c["occurrence"],
+                       extra={"occurrence": c["occurrence"], "vouchers": vouchers or [],
+                              "purchase_number": (c.get("trigger") or {}).get("n")
+                              if (c.get("trigger") or {}).get("event") == "nth_purchase" else None,
                               "occasion": (c["options"].get("occasion") or {}).get(lang, "")})
     if survey_link:
         ctx["links"]["feedback"] = survey_link
     c["voucher"] = ctx["voucher"]
-    send_time = {"voucher": {"valid_days": ctx["voucher"]["valid_days"], "lang": lang}} if ctx["voucher"] else {}
+    # The code and percentage travel with the message: the worker issues the real voucher when it goes out.
+    send_time = {"voucher": {"valid_days": ctx["voucher"]["valid_days"], "lang": lang, "code": ctx["voucher"]["code"],
+                             "percent": ctx["voucher"]["percent"]}} if ctx["voucher"] else {}
     if c["channel"] == "email":
         r = render(c["options"]["template"], lang, ctx)
         c["subject"], c["body_text"], c["body_html"] = r.subject, r.text, r.html

@@ -19,7 +19,8 @@ from retentio.errors import ConfigError
 from retentio.i18n import Msg
 
 LIBRARY = Path(__file__).parent / "library"
-TRIGGERS = ("event", "contract_ending", "date", "state", "calendar")
+TRIGGERS = ("event", "contract_ending", "date", "state", "calendar", "loyalty")
+LOYALTY_EVENTS = ("points_expiring", "tier_changed", "voucher_expiring", "nth_purchase")
 EVENTS = ("first_purchase", "order_placed", "cart_abandoned", "nps_answered", "case_closed")
 DATES = ("birthday", "first_purchase_anniversary")
 STATES = ("lifecycle", "churn_risk", "segment")
@@ -85,6 +86,14 @@ def _check_trigger(tr: dict, where: str) -> None:
         _need(tr, "occasion", where)
     if kind == "contract_ending" and int(tr.get("days_before", 30)) < 0:
         raise ConfigError(Msg("{where}: days_before must be ≥ 0", where=where))
+    if kind == "loyalty":
+        if _need(tr, "event", where) not in LOYALTY_EVENTS:
+            raise ConfigError(Msg("{where}: a loyalty trigger's event is one of {value}", where=where,
+                                  value=", ".join(LOYALTY_EVENTS)))
+        if tr["event"] == "nth_purchase" and not (isinstance(tr.get("n"), int) and tr["n"] >= 1):
+            raise ConfigError(Msg("{where}: nth_purchase needs n (a whole number from 1)", where=where))
+        if tr.get("direction", "up") not in ("up", "down", "any"):
+            raise ConfigError(Msg("{where}: direction must be up, down or any", where=where))
 
 
 def _check_step(s: dict, ids: set[str], where: str) -> None:

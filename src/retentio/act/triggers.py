@@ -104,6 +104,10 @@ def find(engine: Engine, tr: dict, since: dt.datetime, now: dt.datetime, view: p
         year = hits[-1][0]
         return pd.DataFrame({"customer_id": view["customer_id"].to_numpy(),
                              "occurrence": f"{tr['occasion']}-{year}", "occurred_at": now})
+    if kind == "loyalty":
+        from retentio.act.loyalty_triggers import find_loyalty
+
+        return find_loyalty(engine, tr, since, now, view)
     if kind == "state":
         ids = state_members(tr)
         sub = view.loc[view["customer_id"].isin(ids)]

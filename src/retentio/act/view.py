@@ -28,7 +28,9 @@ SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c
        cs.status AS email_consent, {t[cs.double_opt_in_at]} AS double_opt_in_at, f.nps_last, k.open_cases,
        COALESCE(o.orders_90d, 0) AS orders_90d, COALESCE(o.revenue_90d, 0) AS revenue_90d,
        COALESCE(ev.events_30d, 0) AS events_30d, COALESCE(ev.carts_30d, 0) AS carts_abandoned_30d,
-       COALESCE(ev.views_30d, 0) AS product_views_30d
+       COALESCE(ev.views_30d, 0) AS product_views_30d,
+       COALESCE(la.points_available, 0) AS points_available, COALESCE(la.points_pending, 0) AS points_pending,
+       lt.loyalty_tier, {t[lr.last_redemption_at]} AS last_redemption_at
 FROM customers c
 LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = @RUN_ID@
 LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = @RUN_ID@
@@ -47,6 +49,14 @@ LEFT JOIN (SELECT customer_id, COUNT(*) AS events_30d,
                   SUM(CASE WHEN type = 'product_viewed' THEN 1 ELSE 0 END) AS views_30d
            FROM events WHERE occurred_at > '@SINCE_30@' AND occurred_at <= '@NOW@' GROUP BY customer_id) ev
        ON ev.customer_id = c.id
+LEFT JOIN (SELECT customer_id, SUM(CASE WHEN kind = 'available' THEN balance ELSE 0 END) AS points_available,
+                  SUM(CASE WHEN kind = 'pending' THEN balance ELSE 0 END) AS points_pending
+           FROM ledger_accounts WHERE customer_id > 0 GROUP BY customer_id) la ON la.customer_id = c.id
+LEFT JOIN (SELECT customer_id, to_tier AS loyalty_tier FROM (
+             SELECT customer_id, to_tier, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY id DESC) AS rn
+             FROM loyalty_tier_changes) ranked_tiers WHERE rn = 1) lt ON lt.customer_id = c.id
+LEFT JOIN (SELECT customer_id, MAX(effective_at) AS last_redemption_at FROM ledger_transactions
+           WHERE kind = 'redeem' GROUP BY customer_id) lr ON lr.customer_id = c.id
 """
 
 SCHEMA = pa.schema([
@@ -61,7 +71,8 @@ SCHEMA = pa.schema([
     ("value_at_risk", pa.float64()), ("expected_purchases", pa.float64()), ("email_consent", pa.string()),
     ("double_opt_in_at", pa.timestamp("us")), ("nps_last", pa.int64()), ("open_cases", pa.int64()),
     ("orders_90d", pa.int64()), ("revenue_90d", pa.float64()), ("events_30d", pa.int64()),
-    ("carts_abandoned_30d", pa.int64()), ("product_views_30d", pa.int64()),
+    ("carts_abandoned_30d", pa.int64()), ("product_views_30d", pa.int64()), ("points_available", pa.int64()),
+    ("points_pending", pa.int64()), ("loyalty_tier", pa.string()), ("last_redemption_at", pa.timestamp("us")),
 ])
 
 
@@ -85,7 +96,8 @@ def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
     days = {name: pc.divide(pc.cast(pc.subtract(now_naive, table.column(col)), pa.int64()), 86_400e6)
             for name, col in (("days_since_last_purchase", "last_purchase_at"),
                               ("days_since_first_purchase", "first_purchase_at"),
-                              ("days_since_signup", "created_at"))}
+                              ("days_since_signup", "created_at"),
+                              ("days_since_last_redemption", "last_redemption_at"))}
     for name, col in days.items():
         table = table.append_column(name, col)
     consent = pc.equal(table.column("email_consent"), "granted")
@@ -94,7 +106,28 @@ def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
     reachable = pc.and_kleene(pc.fill_null(consent, False), pc.is_valid(table.column("email")))
     table = table.append_column("email_marketing", pc.fill_null(reachable, False))
     lang = pc.if_else(pc.starts_with(pc.fill_null(table.column("locale"), ""), "de"), "de", "en")
-    return table.append_column("lang", lang)
+    table = table.append_column("lang", lang)
+    return _expiring(engine, table, now)
+
+
+def _expiring(engine: Engine, table: pa.Table, now: dt.datetime) -> pa.Table:
+    """Points whose lots end within the programme's reminder period, and when the first of them ends."""
+    from retentio.loyalty import lots
+    from retentio.loyalty import program as prog
+
+    soon: dict[int, tuple[int, dt.datetime | None]] = {}
+    with engine.connect() as conn:
+        for key in conn.exec_driver_sql("SELECT key FROM loyalty_programs").scalars():
+            p = prog.get(conn, key)
+            for cid, postings in lots.load(conn, p.id).items():
+                n, first = lots.expiring(lots.fifo(postings), now, p.rules.reminder_days)
+                if n:
+                    soon[cid] = (soon.get(cid, (0, None))[0] + n, first)
+    ids = table.column("customer_id").to_pylist()
+    points = pa.array([soon.get(c, (0, None))[0] for c in ids], pa.int64())
+    first = pa.array([None if (v := soon.get(c, (0, None))[1]) is None else v.astimezone(dt.UTC).replace(tzinfo=None)
+                      for c in ids], pa.timestamp("us"))
+    return table.append_column("points_expiring_soon", points).append_column("next_points_expiry", first)
 
 
 def view_frame(table: pa.Table) -> pd.DataFrame:

@@ -25,6 +25,7 @@ States of an outbox row and who moves them::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
@@ -120,6 +121,7 @@ class Worker:
         with self.engine.begin() as conn:
             if not self._set(conn, msg.id, status="sending", lease_until=now() + self.lease):
                 return "lost_lease"
+            issue_offer(conn, msg, self.send_clock())
         channel = self.channels.get(msg.channel)
         try:
             outgoing = at_send_time(msg, self.send_clock())
@@ -195,6 +197,24 @@ class Worker:
         with self.engine.begin() as conn:
             conn.execute(text("UPDATE outbox SET status = 'pending', worker = NULL, lease_until = NULL, "
                               "attempts = attempts - 1 WHERE worker = :w AND status = 'claimed'"), {"w": self.id})
+
+
+def issue_offer(conn, msg: Outgoing, sent_at: dt.datetime) -> None:
+    """The message's voucher becomes a real one in the ledger's voucher table when the message goes out:
+    valid from the send date, for this customer, once per message (a retry finds it issued)."""
+    v = (msg.payload or {}).get("voucher")
+    if not isinstance(v, dict) or not v.get("code") or not v.get("percent"):
+        return
+    from decimal import Decimal
+
+    from retentio.errors import Conflict
+    from retentio.loyalty.vouchers import issue_voucher
+
+    # The same code issued for another reason (a Conflict): the message still goes out, its code works.
+    with contextlib.suppress(Conflict):
+        issue_voucher(conn, customer_id=msg.customer_id, kind="percent", value=Decimal(str(v["percent"])),
+                      expires_at=sent_at + dt.timedelta(days=int(v.get("valid_days") or 30)), source="flow",
+                      source_ref=f"flow:{msg.key}", code=str(v["code"]), now=sent_at)
 
 
 def at_send_time(msg: Outgoing, sent_at: dt.datetime) -> Outgoing:

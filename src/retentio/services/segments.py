@@ -43,7 +43,9 @@ FIELD_LABELS = {
     "expected_interval_days": N_("Own purchase rhythm (days)"), "country": N_("Country"), "locale": N_("Locale"),
     "lang": N_("Language"), "external_id": N_("Customer number"), "email": N_("E-mail"),
     "first_name": N_("First name"), "last_name": N_("Last name"), "time_zone": N_("Time zone"),
-    "birthday": N_("Birthday"),
+    "birthday": N_("Birthday"), "points_available": N_("Loyalty points available"),
+    "points_pending": N_("Loyalty points pending"), "points_expiring_soon": N_("Loyalty points expiring soon"),
+    "days_since_last_redemption": N_("Days since last redemption"), "loyalty_tier": N_("Loyalty tier"),
 }
 
 
