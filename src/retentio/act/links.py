@@ -76,7 +76,7 @@ def verify(token: str, secret: str) -> LinkClaim:
         inv = data.get("i")
         claim = LinkClaim(str(data["a"]), int(data["c"]), str(data["ch"]), str(data["p"]),
                           None if inv is None else int(inv))
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):  # not an object, wrong types
         raise BadToken("malformed link") from None
     if claim.action not in ACTIONS or claim.customer_id <= 0 or (claim.action == "survey") != (
             claim.invitation is not None and claim.invitation > 0):
