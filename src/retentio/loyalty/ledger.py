@@ -18,17 +18,21 @@ How the invariants hold, even with concurrent writers:
   DO NOTHING`` on ``(program_id, idem_key)``; a second booking with the same
   key returns the first one. PostgreSQL makes a concurrent second insert wait
   for the first to commit, so two requests cannot both book.
-* **Never below zero.** Each account moves by ``UPDATE … SET balance =
-  balance + :a WHERE id = :id AND (floor_zero = false OR balance + :a >= 0)
-  RETURNING balance, version``. The row lock and the re-checked condition
-  make a concurrent over-redemption fail instead of overdrawing, whichever
-  order documents were earned in. A check constraint backs it up.
+* **Never below zero.** On PostgreSQL one statement locks the booking's
+  accounts in id order (``SELECT … FOR UPDATE``, which reads the latest
+  committed balances), checks every floor, and only then writes the
+  transaction, the balance updates and the postings — all or nothing, in one
+  round trip. Elsewhere each account moves by ``UPDATE … SET balance =
+  balance + :a WHERE id = :id AND (floor_zero = false OR balance + :a >= 0)``
+  inside a savepoint. Either way a concurrent over-redemption fails instead
+  of overdrawing, whichever documents the points were earned on; a check
+  constraint backs it up.
 * **Balance = sum of postings.** Every posting stores the balance and the
   account version it produced; ``(account_id, account_version)`` is unique,
   so no two postings can claim the same step.
-* **Nothing half-booked.** One ledger transaction is one savepoint: it lands
-  whole or not at all, also inside a batch (a killed process loses only the
-  uncommitted batch, which is re-run idempotently).
+* **Nothing half-booked.** One ledger transaction lands whole or not at all
+  (one statement, or one savepoint), also inside a batch; a killed process
+  loses only the uncommitted batch, which is re-run idempotently.
 
 Accounts are updated in id order so that two transactions touching the same
 accounts cannot deadlock.
@@ -37,6 +41,7 @@ accounts cannot deadlock.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,6 +63,43 @@ from retentio.errors import ConfigError, Conflict
 from retentio.i18n import Msg
 
 PROGRAM = 0  # customer_id of the programme's own accounts
+# PostgreSQL: the whole booking in one statement. The accounts are locked first, in id order (so two bookings
+# that share accounts cannot deadlock), and read at their latest committed balance; only when every floor
+# holds are the transaction, the balance updates and the postings written. Nothing is written otherwise,
+# so no savepoint is needed around it.
+PG_BOOK = """
+WITH v(id, amt) AS (VALUES @VALUES@),
+locked AS (SELECT a.id, a.balance, a.floor_zero FROM ledger_accounts a WHERE a.id IN (SELECT id FROM v)
+           ORDER BY a.id FOR UPDATE),
+ok AS (SELECT COUNT(*) = :n AND BOOL_AND(NOT l.floor_zero OR l.balance + v.amt >= 0) AS ok
+       FROM locked l JOIN v ON v.id = l.id),
+t AS (
+  INSERT INTO ledger_transactions (program_id, idem_key, kind, customer_id, points, effective_at, booked_at,
+                                   settles_id, reverses_id, release_at, expires_at, net_amount, reference, actor, meta)
+  SELECT :program_id, :idem_key, :kind, :customer_id, :points, :effective_at, :booked_at, :settles_id,
+         :reverses_id, :release_at, :expires_at, :net_amount, :reference, :actor, CAST(:meta AS JSONB)
+  WHERE (SELECT ok FROM ok)
+  ON CONFLICT (program_id, idem_key) DO NOTHING RETURNING id),
+u AS (UPDATE ledger_accounts a SET balance = a.balance + v.amt, version = a.version + 1
+      FROM v WHERE a.id = v.id AND EXISTS (SELECT 1 FROM t)
+      RETURNING a.id, v.amt, a.balance, a.version),
+p AS (INSERT INTO ledger_postings (transaction_id, account_id, amount, balance_after, account_version)
+      SELECT t.id, u.id, u.amt, u.balance, u.version FROM t, u RETURNING 1)
+SELECT (SELECT id FROM t) AS id, (SELECT COUNT(*) FROM p) AS n, (SELECT ok FROM ok) AS ok
+"""
+_PG_TEXT: dict[int, Any] = {}
+
+
+def _pg_statement(legs: int):
+    if legs not in _PG_TEXT:
+        values = ", ".join(f"(CAST(:a{i} AS BIGINT), CAST(:m{i} AS BIGINT))" for i in range(legs))
+        _PG_TEXT[legs] = text(PG_BOOK.replace("@VALUES@", values))
+    return _PG_TEXT[legs]
+
+
+def _naive(v: Any) -> Any:
+    """Times as the UTC datetime columns store them (naive UTC); everything else as is."""
+    return v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime) else v
 TXN = table_of(LedgerTransaction)
 ACC = table_of(LedgerAccount)
 POST = table_of(LedgerPosting)
@@ -81,9 +123,13 @@ def insert_ignore(conn: Connection, table, values: dict[str, Any], index: list[s
 class Ledger:
     """Books into one programme's ledger on a connection whose transaction the caller owns."""
 
-    def __init__(self, conn: Connection, program_id: int):
+    def __init__(self, conn: Connection, program_id: int, *, own_transaction: bool = False):
+        """``own_transaction``: the caller's database transaction holds this one booking and is rolled back
+        when it fails, so no savepoint is needed (the checkout's path; a batch keeps one savepoint each)."""
         self.conn = conn
         self.program_id = program_id
+        self.own_transaction = own_transaction
+        self.pg = conn.dialect.name == "postgresql"
         self._accounts: dict[tuple[int, str], int] = {}
 
     # -- accounts ---------------------------------------------------------------------------------
@@ -135,24 +181,57 @@ class Ledger:
 
     def _book(self, idem_key: str, kind: str, customer_id: int, legs: list[tuple[int, str, int]], points: int,
               extra: dict[str, Any]) -> Booked:
+        moves = sorted(((self.account_id(c, k), a) for c, k, a in legs), key=lambda m: m[0])
+        if self.pg and extra.get("settles_id") is None:  # writes all or nothing by itself
+            return self._book_pg(idem_key, kind, customer_id, moves, points, extra)
+        if self.own_transaction:
+            return self._book_generic(idem_key, kind, customer_id, moves, points, extra)
+        # A savepoint: a refused floor or a unique settlement undoes this booking only, not the batch around it.
         with self.conn.begin_nested():
-            new_id = self.conn.execute(insert_ignore(self.conn, TXN, {
-                "program_id": self.program_id, "idem_key": idem_key, "kind": kind, "customer_id": customer_id,
-                "points": points, **extra}, ["program_id", "idem_key"]).returning(TXN.c.id)).scalar()
-            if new_id is None:
-                return self._existing(idem_key, kind, points, customer_id)
-            moves = sorted(((self.account_id(c, k), a) for c, k, a in legs), key=lambda m: m[0])
-            rows = []
-            for account_id, amount in moves:
-                got = self.conn.execute(text(
-                    "UPDATE ledger_accounts SET balance = balance + :a, version = version + 1 "
-                    "WHERE id = :id AND (floor_zero = false OR balance + :a >= 0) RETURNING balance, version"),
-                    {"a": amount, "id": account_id}).first()
-                if got is None:
-                    raise InsufficientPoints(Msg("not enough points: the balance would fall below zero"))
-                rows.append({"transaction_id": new_id, "account_id": account_id, "amount": amount,
-                             "balance_after": int(got[0]), "account_version": int(got[1])})
-            self.conn.execute(insert(POST), rows)
+            if self.pg:
+                return self._book_pg(idem_key, kind, customer_id, moves, points, extra)
+            return self._book_generic(idem_key, kind, customer_id, moves, points, extra)
+
+    def _book_pg(self, idem_key: str, kind: str, customer_id: int, moves: list[tuple[int, int]], points: int,
+                 extra: dict[str, Any]) -> Booked:
+        """One round trip: the transaction row, the conditional balance updates (in account-id order) and the
+        postings with their running balances, as one statement of data-modifying CTEs."""
+        params: dict[str, Any] = {f"a{i}": a for i, (a, _) in enumerate(moves)}
+        params.update({f"m{i}": m for i, (_, m) in enumerate(moves)})
+        params.update(program_id=self.program_id, idem_key=idem_key, kind=kind, customer_id=customer_id,
+                      points=points, n=len(moves), **{k: _naive(v) for k, v in extra.items() if k != "meta"},
+                      meta=None if extra.get("meta") is None else json.dumps(extra["meta"]))
+        row = self.conn.execute(_pg_statement(len(moves)), params).one()
+        if row.id is not None:
+            if int(row.n) != len(moves):  # cannot happen: the accounts were locked and checked first
+                raise AssertionError("a booking wrote only part of its postings")
+            return Booked(int(row.id), True)
+        if row.ok:  # the key was booked before
+            return self._existing(idem_key, kind, points, customer_id)
+        found = self.conn.execute(select(TXN.c.id).where(TXN.c.program_id == self.program_id,
+                                                         TXN.c.idem_key == idem_key)).scalar()
+        if found is not None:  # a replay of a booking that has since used the points: the same answer
+            return self._existing(idem_key, kind, points, customer_id)
+        raise InsufficientPoints(Msg("not enough points: the balance would fall below zero"))
+
+    def _book_generic(self, idem_key: str, kind: str, customer_id: int, moves: list[tuple[int, int]],
+                      points: int, extra: dict[str, Any]) -> Booked:
+        new_id = self.conn.execute(insert_ignore(self.conn, TXN, {
+            "program_id": self.program_id, "idem_key": idem_key, "kind": kind, "customer_id": customer_id,
+            "points": points, **extra}, ["program_id", "idem_key"]).returning(TXN.c.id)).scalar()
+        if new_id is None:
+            return self._existing(idem_key, kind, points, customer_id)
+        rows = []
+        for account_id, amount in moves:
+            got = self.conn.execute(text(
+                "UPDATE ledger_accounts SET balance = balance + :a, version = version + 1 "
+                "WHERE id = :id AND (floor_zero = false OR balance + :a >= 0) RETURNING balance, version"),
+                {"a": amount, "id": account_id}).first()
+            if got is None:
+                raise InsufficientPoints(Msg("not enough points: the balance would fall below zero"))
+            rows.append({"transaction_id": new_id, "account_id": account_id, "amount": amount,
+                         "balance_after": int(got[0]), "account_version": int(got[1])})
+        self.conn.execute(insert(POST), rows)
         return Booked(int(new_id), True)
 
     def _existing(self, idem_key: str, kind: str, points: int, customer_id: int) -> Booked:

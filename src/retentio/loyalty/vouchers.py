@@ -83,13 +83,14 @@ def issue_voucher(conn: Connection, *, program=None, customer_id: int | None, sp
 
 
 def buy_with_points(conn: Connection, program, customer_id: int, points: int, idem_key: str, *,
-                    now: dt.datetime | None = None, actor: str | None = None, valid_days: int = 365) -> dict[str, Any]:
+                    now: dt.datetime | None = None, actor: str | None = None, valid_days: int = 365,
+                    own_transaction: bool = False) -> dict[str, Any]:
     """Points buy a value voucher worth ``points × point_value``, booked as one redemption (idempotent)."""
     now = now or dt.datetime.now(dt.UTC)
     if points < program.rules.min_redeem_points:
         raise ConfigError(Msg("at least {n} points are needed for a voucher", n=program.rules.min_redeem_points))
     value = (Decimal(points) * program.rules.point_value).quantize(CENT, ROUND_HALF_UP)
-    booked = Ledger(conn, program.id).redeem(f"voucher:{idem_key}", customer_id, points, at=now, actor=actor,
+    booked = Ledger(conn, program.id, own_transaction=own_transaction).redeem(f"voucher:{idem_key}", customer_id, points, at=now, actor=actor,
                                              reference="voucher")
     return issue_voucher(conn, program=program, customer_id=customer_id, kind="value", value=value,
                          expires_at=now + dt.timedelta(days=valid_days), source="points",

@@ -161,9 +161,9 @@ def redeem_points(engine: Engine, actor: Principal, customer: str, points: int, 
     with engine.begin() as conn:
         p = prog.get(conn, program)
         cid = _customer_id(conn, customer)
-        b = Ledger(conn, p.id).redeem(f"redeem:{key}", cid, points, at=_now(None), reference=reference,
-                                      actor=actor.ref)
-        available = Ledger(conn, p.id).balance(cid, "available")
+        led = Ledger(conn, p.id, own_transaction=True)
+        b = led.redeem(f"redeem:{key}", cid, points, at=_now(None), reference=reference, actor=actor.ref)
+        available = led.balance(cid, "available")
     return {"transaction": b.id, "replayed": not b.created, "points": points, "available": available}
 
 
@@ -176,7 +176,7 @@ def buy_voucher(engine: Engine, actor: Principal, customer: str, points: int, id
         p = prog.get(conn, program)
         cid = _customer_id(conn, customer)
         _member(conn, p, cid)
-        return plain(vou.buy_with_points(conn, p, cid, points, key, actor=actor.ref))
+        return plain(vou.buy_with_points(conn, p, cid, points, key, actor=actor.ref, own_transaction=True))
 
 
 def adjust(engine: Engine, actor: Principal, customer: str, points: int, reason: str, idem_key: str | None,
@@ -192,7 +192,7 @@ def adjust(engine: Engine, actor: Principal, customer: str, points: int, reason:
         p = prog.get(conn, program)
         cid = _customer_id(conn, customer)
         _member(conn, p, cid)
-        b = Ledger(conn, p.id).adjust(f"adjust:{key}", cid, points, at=now, actor=actor.ref,
+        b = Ledger(conn, p.id, own_transaction=True).adjust(f"adjust:{key}", cid, points, at=now, actor=actor.ref,
                                       expires_at=p.rules.lot_expiry(now), meta={"reason": reason[:200]})
     return {"transaction": b.id, "replayed": not b.created}
 
