@@ -108,29 +108,33 @@ def sync(engine: Engine, program_key: str | None = None, now: dt.datetime | None
         members = prog.members(conn, program)
         if rules.auto_enrol:
             newcomers = _newcomers(conn, program, members, now)
-            for cid, first in newcomers:
-                counts["enrolled"] += prog.enrol(conn, program, [cid], first, control_share=rules.control_share,
+            if newcomers:
+                counts["enrolled"] += prog.enrol(conn, program, [c for c, _ in newcomers],
+                                                 [t for _, t in newcomers], control_share=rules.control_share,
                                                  source="first_purchase")["enrolled"]
             if newcomers:
                 members = prog.members(conn, program)
         keys, states = _load(conn, program)
     active = {c: at for c, (at, cohort) in members.items() if cohort == "member"}
     orders = _orders(engine, program, now)
+    accounts: dict[tuple[int, str], int] = {}  # account ids, shared by the batches (they never change)
+    with engine.connect() as conn:
+        Ledger(conn, program.id, accounts=accounts).preload()
     for i in range(0, max(len(orders), 1), CHUNK):
         with engine.begin() as conn:
-            ledger = Ledger(conn, program.id)
+            ledger = Ledger(conn, program.id, accounts=accounts)
             for o in orders[i:i + CHUNK]:
                 enrolled = active.get(o.customer_id)
                 if enrolled is None or o.placed_at < enrolled:
                     continue
                 _order(ledger, program, o, enrolled, states[o.customer_id], keys, counts, now, actor)
     with engine.begin() as conn:
-        ledger = Ledger(conn, program.id)
+        ledger = Ledger(conn, program.id, accounts=accounts)
         _releases(ledger, program, states, now, actor, counts)
         _events(conn, ledger, program, active, keys, now, actor, counts)
         _birthdays(conn, ledger, program, active, keys, now, actor, counts)
     with engine.begin() as conn:
-        _expire(conn, Ledger(conn, program.id), program, now, actor, counts)
+        _expire(conn, Ledger(conn, program.id, accounts=accounts), program, now, actor, counts)
     with engine.begin() as conn:
         counts.update(store_tiers(conn, program, now))
     return dict(counts)

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, text
+from sqlalchemy import Connection, and_, bindparam, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -58,7 +58,8 @@ from retentio.db.loyalty_models import (
     LedgerPosting,
     LedgerTransaction,
 )
-from retentio.db.types import table_of
+from retentio.db.models import Money
+from retentio.db.types import JSONType, UTCDateTime, table_of
 from retentio.errors import ConfigError, Conflict
 from retentio.i18n import Msg
 
@@ -97,6 +98,18 @@ def _pg_statement(legs: int):
     return _PG_TEXT[legs]
 
 
+# Elsewhere (SQLite): prepared once, so a booking costs no statement compilation.
+GENERIC_INSERT = text(
+    "INSERT INTO ledger_transactions (program_id, idem_key, kind, customer_id, points, effective_at, booked_at, "
+    "settles_id, reverses_id, release_at, expires_at, net_amount, reference, actor, meta) VALUES (:program_id, "
+    ":idem_key, :kind, :customer_id, :points, :effective_at, :booked_at, :settles_id, :reverses_id, :release_at, "
+    ":expires_at, :net_amount, :reference, :actor, :meta) ON CONFLICT (program_id, idem_key) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(n, type_=UTCDateTime()) for n in ("effective_at", "booked_at", "release_at", "expires_at")),
+             bindparam("net_amount", type_=Money), bindparam("meta", type_=JSONType))
+GENERIC_UPDATE = text("UPDATE ledger_accounts SET balance = balance + :a, version = version + 1 "
+                      "WHERE id = :id AND (floor_zero = false OR balance + :a >= 0) RETURNING balance, version")
+
+
 def _naive(v: Any) -> Any:
     """Times as the UTC datetime columns store them (naive UTC); everything else as is."""
     return v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime) else v
@@ -123,14 +136,22 @@ def insert_ignore(conn: Connection, table, values: dict[str, Any], index: list[s
 class Ledger:
     """Books into one programme's ledger on a connection whose transaction the caller owns."""
 
-    def __init__(self, conn: Connection, program_id: int, *, own_transaction: bool = False):
+    def __init__(self, conn: Connection, program_id: int, *, own_transaction: bool = False,
+                 accounts: dict[tuple[int, str], int] | None = None):
         """``own_transaction``: the caller's database transaction holds this one booking and is rolled back
         when it fails, so no savepoint is needed (the checkout's path; a batch keeps one savepoint each)."""
         self.conn = conn
         self.program_id = program_id
         self.own_transaction = own_transaction
         self.pg = conn.dialect.name == "postgresql"
-        self._accounts: dict[tuple[int, str], int] = {}
+        # (customer or 0, kind) -> account id; a batch shares one map across its transactions
+        self._accounts: dict[tuple[int, str], int] = {} if accounts is None else accounts
+
+    def preload(self) -> None:
+        """Read every account id of the programme at once (a sync touches most of them)."""
+        for r in self.conn.execute(select(ACC.c.id, ACC.c.customer_id, ACC.c.kind)
+                                   .where(ACC.c.program_id == self.program_id)):
+            self._accounts[(int(r.customer_id), r.kind)] = int(r.id)
 
     # -- accounts ---------------------------------------------------------------------------------
     def account_id(self, customer_id: int, kind: str) -> int:
@@ -216,17 +237,14 @@ class Ledger:
 
     def _book_generic(self, idem_key: str, kind: str, customer_id: int, moves: list[tuple[int, int]],
                       points: int, extra: dict[str, Any]) -> Booked:
-        new_id = self.conn.execute(insert_ignore(self.conn, TXN, {
+        new_id = self.conn.execute(GENERIC_INSERT, {
             "program_id": self.program_id, "idem_key": idem_key, "kind": kind, "customer_id": customer_id,
-            "points": points, **extra}, ["program_id", "idem_key"]).returning(TXN.c.id)).scalar()
+            "points": points, **extra}).scalar()
         if new_id is None:
             return self._existing(idem_key, kind, points, customer_id)
         rows = []
         for account_id, amount in moves:
-            got = self.conn.execute(text(
-                "UPDATE ledger_accounts SET balance = balance + :a, version = version + 1 "
-                "WHERE id = :id AND (floor_zero = false OR balance + :a >= 0) RETURNING balance, version"),
-                {"a": amount, "id": account_id}).first()
+            got = self.conn.execute(GENERIC_UPDATE, {"a": amount, "id": account_id}).first()
             if got is None:
                 raise InsufficientPoints(Msg("not enough points: the balance would fall below zero"))
             rows.append({"transaction_id": new_id, "account_id": account_id, "amount": amount,

@@ -82,13 +82,16 @@ def in_control(program_key: str, customer_id: int, share: float) -> bool:
     return int.from_bytes(h[:8], "big") / 2**64 < share
 
 
-def enrol(conn: Connection, program: Program, customer_ids: list[int], at: dt.datetime, *,
+def enrol(conn: Connection, program: Program, customer_ids: list[int], at: dt.datetime | list[dt.datetime], *,
           control_share: float = 0.0, source: str = "manual") -> dict[str, int]:
-    """Enrol customers (idempotent); a stable ``control_share`` of them is held out as the control group."""
+    """Enrol customers (idempotent); a stable ``control_share`` of them is held out as the control group.
+    ``at`` is one time for all, or one per customer."""
     if not 0 <= control_share < 1:
         raise ConfigError(Msg("the control share must be at least 0 and below 1"))
+    times = at if isinstance(at, list) else [at] * len(customer_ids)
+    when = dict(zip(customer_ids, times, strict=True))
     known = {r[0] for r in conn.execute(select(MEM.c.customer_id).where(MEM.c.program_id == program.id))}
-    rows = [{"program_id": program.id, "customer_id": c, "enrolled_at": at, "source": source,
+    rows = [{"program_id": program.id, "customer_id": c, "enrolled_at": when[c], "source": source,
              "cohort": "control" if control_share and in_control(program.key, c, control_share) else "member"}
             for c in customer_ids if c not in known]
     for i in range(0, len(rows), 5000):
