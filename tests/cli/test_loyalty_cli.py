@@ -45,6 +45,8 @@ def test_loyalty_report_check_and_member(shop):
     assert liab["issued_points"] == (liab["available_points"] + liab["pending_points"] + liab["redeemed_points"]
                                      + liab["expired_points"] - liab["adjusted_points"])
     assert rep["effect"]["method"] == "randomised_control"
+    assert liab["expired_points"] > 0 and liab["redeemed_points"] > 0  # a year of earning, redeeming, expiring
+    assert sum(m["up"] + m["down"] for m in rep["tiers"]["movements"]) > 0
     assert run(shop, "loyalty", "check").exit_code == 0
     member = next(m for m in json.loads(run(shop, "loyalty", "report", "--format", "json").output)["monthly"])
     assert member["issued"] >= 0
@@ -83,3 +85,12 @@ def test_surveys_and_cases_reports(shop):
     assert run(shop, "surveys", "report", "--by", "tier").exit_code == 0
     bad = run(shop, "surveys", "report", "--by", "shoe_size")
     assert bad.exit_code != 0
+
+
+def test_the_report_shows_the_programme_the_nps_and_the_cases(shop, tmp_path):
+    out = tmp_path / "report.html"
+    r = run(shop, "report", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert "Loyalty, NPS and service cases" in html and "Bohnenclub" in html and "NPS " in html
+    assert "resolved complaint" in html

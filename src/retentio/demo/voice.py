@@ -47,7 +47,8 @@ def _month_ends(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
 def run_demo_loyalty(engine: Engine, end: dt.datetime, seed: int = 7) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     start = (end - dt.timedelta(days=365)).replace(hour=0, minute=0, second=0, microsecond=0)
-    rules = {**DEFAULT_RULES, "control_share": 0.15}
+    # Points expire after nine months here, so the demo's year shows expiry too.
+    rules = {**DEFAULT_RULES, "control_share": 0.15, "expiry_months": 9}
     with engine.begin() as conn:
         p = prog.create(conn, "bohnenclub", "Bohnenclub", "EUR", rules, start, "demo", now=start)
         prog.rollout(conn, p, start, p.rules.control_share)

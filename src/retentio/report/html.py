@@ -20,6 +20,7 @@ from retentio.labels import label
 from retentio.report import charts
 from retentio.report.flows import flows_context
 from retentio.report.predictions import prediction_context
+from retentio.report.voice import voice_context
 from retentio.shop import load_config
 from retentio.timezones import to_local
 
@@ -144,6 +145,7 @@ def build_context(engine: Engine, lang: str, period: str) -> dict:
         "warnings": [message_text(w, lang) for w in run.warnings or []],
         "pred": prediction_context(engine, run, lang, f),
         "flows": flows_context(engine, lang, f),
+        "voice": voice_context(engine, lang, f),
     }
 
 
