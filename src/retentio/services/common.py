@@ -73,3 +73,21 @@ def check_limit(limit: int | None, default: int = 50) -> int:
     if not 1 <= int(limit) <= MAX_LIMIT:
         raise ConfigError(Msg("limit must lie between 1 and {n}", n=MAX_LIMIT))
     return int(limit)
+
+
+def now_or(now: dt.datetime | None) -> dt.datetime:
+    """The given time (tests, replays), else the wall clock in UTC."""
+    return now or dt.datetime.now(dt.UTC)
+
+
+def customer_id_of(conn, customer: str) -> int:
+    """The internal id of a customer number, or NotFound."""
+    from sqlalchemy import select
+
+    from retentio.db.models import Customer
+    from retentio.errors import NotFound
+
+    cid = conn.execute(select(Customer.id).where(Customer.external_id == customer)).scalar()
+    if cid is None:
+        raise NotFound(Msg("no customer {customer!r}", customer=customer))
+    return int(cid)

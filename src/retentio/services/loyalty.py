@@ -10,7 +10,6 @@ from sqlalchemy import Engine, select
 
 from retentio.auth.roles import Principal, require
 from retentio.db.loyalty_models import LedgerAccount, LedgerPosting, LedgerTransaction, Voucher
-from retentio.db.models import Customer
 from retentio.db.types import table_of
 from retentio.errors import ConfigError, NotFound
 from retentio.i18n import Msg
@@ -18,21 +17,10 @@ from retentio.loyalty import audit, earning, lots, reports, store
 from retentio.loyalty import program as prog
 from retentio.loyalty import vouchers as vou
 from retentio.loyalty.ledger import Ledger
-from retentio.services.common import plain
+from retentio.services.common import customer_id_of, now_or, plain
 
 ACC, POST, TXN = table_of(LedgerAccount), table_of(LedgerPosting), table_of(LedgerTransaction)
 MAX_POINTS = 10**12
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
-
-
-def _customer_id(conn, customer: str) -> int:
-    cid = conn.execute(select(Customer.id).where(Customer.external_id == customer)).scalar()
-    if cid is None:
-        raise NotFound(Msg("no customer {customer!r}", customer=customer))
-    return int(cid)
 
 
 def _points(points: int) -> int:
@@ -63,7 +51,7 @@ def create_program(engine: Engine, actor: Principal, key: str, name: str, curren
     require(actor, "loyalty:admin")
     from retentio.shop import load_config
 
-    start = _now(starts_at)
+    start = now_or(starts_at)
     with engine.begin() as conn:
         p = prog.create(conn, key, name, currency or load_config(engine).currency, rules, start, actor.ref)
         enrolled = prog.rollout(conn, p, start, p.rules.control_share) if rollout else {}
@@ -89,20 +77,20 @@ def what_if(engine: Engine, actor: Principal, rules: dict, program: str | None =
             now: dt.datetime | None = None) -> dict[str, Any]:
     require(actor, "loyalty:admin")
     with engine.connect() as conn:
-        return plain(reports.what_if(conn, prog.get(conn, program), rules, _now(now)))
+        return plain(reports.what_if(conn, prog.get(conn, program), rules, now_or(now)))
 
 
 def sync(engine: Engine, actor: Principal, program: str | None = None, now: dt.datetime | None = None
          ) -> dict[str, int]:
     require(actor, "refresh")
-    return earning.sync(engine, program, _now(now), actor=actor.ref)
+    return earning.sync(engine, program, now_or(now), actor=actor.ref)
 
 
 def report(engine: Engine, actor: Principal, program: str | None = None, now: dt.datetime | None = None
            ) -> dict[str, Any]:
     require(actor, "aggregates:read")
     with engine.connect() as conn:
-        return plain(reports.report(conn, prog.get(conn, program), _now(now)))
+        return plain(reports.report(conn, prog.get(conn, program), now_or(now)))
 
 
 def check(engine: Engine, actor: Principal, program: str | None = None) -> list[dict[str, Any]]:
@@ -116,10 +104,10 @@ def member(engine: Engine, actor: Principal, customer: str, program: str | None 
            now: dt.datetime | None = None, limit: int = 200) -> dict[str, Any]:
     """Balances, tier, points expiring soon, vouchers and the ledger with its running balance."""
     require(actor, "customers:read")
-    now = _now(now)
+    now = now_or(now)
     with engine.connect() as conn:
         p = prog.get(conn, program)
-        cid = _customer_id(conn, customer)
+        cid = customer_id_of(conn, customer)
         cohort = _member(conn, p, cid)
         bal = {r.kind: int(r.balance) for r in conn.execute(
             select(ACC.c.kind, ACC.c.balance).where(ACC.c.program_id == p.id, ACC.c.customer_id == cid))}
@@ -160,9 +148,9 @@ def redeem_points(engine: Engine, actor: Principal, customer: str, points: int, 
     key = _key(idem_key)
     with engine.begin() as conn:
         p = prog.get(conn, program)
-        cid = _customer_id(conn, customer)
+        cid = customer_id_of(conn, customer)
         led = Ledger(conn, p.id, own_transaction=True)
-        b = led.redeem(f"redeem:{key}", cid, points, at=_now(None), reference=reference, actor=actor.ref)
+        b = led.redeem(f"redeem:{key}", cid, points, at=now_or(None), reference=reference, actor=actor.ref)
         available = led.balance(cid, "available")
     return {"transaction": b.id, "replayed": not b.created, "points": points, "available": available}
 
@@ -174,7 +162,7 @@ def buy_voucher(engine: Engine, actor: Principal, customer: str, points: int, id
     key = _key(idem_key)
     with engine.begin() as conn:
         p = prog.get(conn, program)
-        cid = _customer_id(conn, customer)
+        cid = customer_id_of(conn, customer)
         _member(conn, p, cid)
         return plain(vou.buy_with_points(conn, p, cid, points, key, actor=actor.ref, own_transaction=True))
 
@@ -187,10 +175,10 @@ def adjust(engine: Engine, actor: Principal, customer: str, points: int, reason:
     if not (reason or "").strip():
         raise ConfigError(Msg("an adjustment needs a reason"))
     key = _key(idem_key)
-    now = _now(None)
+    now = now_or(None)
     with engine.begin() as conn:
         p = prog.get(conn, program)
-        cid = _customer_id(conn, customer)
+        cid = customer_id_of(conn, customer)
         _member(conn, p, cid)
         b = Ledger(conn, p.id, own_transaction=True).adjust(f"adjust:{key}", cid, points, at=now, actor=actor.ref,
                                       expires_at=p.rules.lot_expiry(now), meta={"reason": reason[:200]})
@@ -202,9 +190,9 @@ def issue_voucher(engine: Engine, actor: Principal, *, kind: str, value: Decimal
                   code: str | None = None, idem_key: str | None = None) -> dict[str, Any]:
     require(actor, "loyalty:vouchers")
     idem_key = _key(idem_key) if (idem_key or "").strip() else None
-    now = _now(None)
+    now = now_or(None)
     with engine.begin() as conn:
-        cid = _customer_id(conn, customer) if customer else None
+        cid = customer_id_of(conn, customer) if customer else None
         from retentio.shop import load_config
 
         return plain(vou.issue_voucher(conn, customer_id=cid, kind=kind, value=value, min_order=min_order,

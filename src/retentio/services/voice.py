@@ -14,22 +14,11 @@ from retentio.db.models import Customer, CustomerPrediction, Order, RefreshRun, 
 from retentio.db.voice_models import SurveyDecision
 from retentio.errors import ConfigError, NotFound
 from retentio.i18n import Msg
-from retentio.services.common import check_limit, plain
+from retentio.services.common import check_limit, customer_id_of, now_or, plain
 from retentio.voice import analysis, cases, surveys
 
 PERIODS = ("month", "quarter", "year")
 DIMENSIONS = ("rfm_segment", "lifecycle", "churn_band", "tier", "cohort")
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
-
-
-def _customer_id(conn, customer: str) -> int:
-    cid = conn.execute(select(Customer.id).where(Customer.external_id == customer)).scalar()
-    if cid is None:
-        raise NotFound(Msg("no customer {customer!r}", customer=customer))
-    return int(cid)
 
 
 def _sla(engine: Engine) -> dict[str, int]:
@@ -90,7 +79,7 @@ def answer_survey(engine: Engine, customer_id: int, invitation_id: int, score: i
         inv = surveys.invitation(conn, invitation_id)
         if int(inv.customer_id) != customer_id:
             raise NotFound(Msg("no such survey invitation"))
-        return surveys.answer(conn, invitation_id, score, comment, _now(now), on_detractor=_detractor(engine),
+        return surveys.answer(conn, invitation_id, score, comment, now_or(now), on_detractor=_detractor(engine),
                               on_promoter=_promoter)
 
 
@@ -105,8 +94,8 @@ def ask(engine: Engine, actor: Principal, survey: str, customer: str, source_ref
         raise ConfigError(Msg("give a reference of 1 to 200 characters for this invitation"))
     cfg = load_config(engine)
     with engine.begin() as conn:
-        cid = _customer_id(conn, customer)
-        d = surveys.decide(conn, survey, cid, _now(now), f"api:{source_ref}", min_gap_days=cfg.survey_min_gap_days)
+        cid = customer_id_of(conn, customer)
+        d = surveys.decide(conn, survey, cid, now_or(now), f"api:{source_ref}", min_gap_days=cfg.survey_min_gap_days)
     link = survey_url(engine, cid, d.invitation_id) if d.asked and d.invitation_id else None
     return {"asked": d.asked, "reason": d.reason, "invitation": d.invitation_id, "url": link}
 
@@ -116,7 +105,7 @@ def report(engine: Engine, actor: Principal, period: str = "month", now: dt.date
     require(actor, "aggregates:read")
     if period not in PERIODS:
         raise ConfigError(Msg("period must be one of {allowed}", allowed=", ".join(PERIODS)))
-    now = _now(now)
+    now = now_or(now)
     with engine.connect() as conn:
         df = analysis.answers(conn)
         tiers = _tiers(conn)
@@ -162,7 +151,7 @@ def list_cases(engine: Engine, actor: Principal, *, state: str = "open", owner: 
     require(actor, "customers:read")
     if state not in ("open", "overdue", "closed", "all"):
         raise ConfigError(Msg("state must be open, overdue, closed or all"))
-    now = _now(now)
+    now = now_or(now)
     c = ServiceCase
     open_ = c.status.in_(cases.OPEN) | (c.status.is_(None) & c.closed_at.is_(None))
     stmt = select(c, Customer.external_id.label("customer")).join(Customer, Customer.id == c.customer_id)
@@ -192,7 +181,7 @@ def _case_row(r, now: dt.datetime) -> dict[str, Any]:
 def get_case(engine: Engine, actor: Principal, case_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
     """A case with the customer's context: value at risk, churn reasons, recent orders and messages."""
     require(actor, "customers:read")
-    now = _now(now)
+    now = now_or(now)
     with engine.connect() as conn:
         r = conn.execute(select(ServiceCase, Customer.external_id.label("customer"))
                          .join(Customer, Customer.id == ServiceCase.customer_id)
@@ -226,7 +215,7 @@ def create_case(engine: Engine, actor: Principal, customer: str, category: str, 
                 origin: str = "web") -> dict[str, Any]:
     require(actor, "cases:write")
     with engine.begin() as conn:
-        cid = _customer_id(conn, customer)
+        cid = customer_id_of(conn, customer)
         case_id = cases.open_case(conn, cid, category=category, priority=priority, description=description,
                                   origin=origin, actor=actor.ref, owner=owner, sla=_sla(engine),
                                   external_id=f"{origin}:{external_id}" if external_id else None)
@@ -240,7 +229,7 @@ def update_case(engine: Engine, actor: Principal, case_id: int, *, status: str |
     require(actor, "cases:write")
     from retentio.shop import load_config
 
-    now = _now(None)
+    now = now_or(None)
     csat = None
     with engine.begin() as conn:
         if assign:
@@ -270,7 +259,7 @@ def _case_customer(engine: Engine, case_id: int) -> int:
 
 def cases_report(engine: Engine, actor: Principal, now: dt.datetime | None = None) -> dict[str, Any]:
     require(actor, "aggregates:read")
-    now = _now(now)
+    now = now_or(now)
     with engine.connect() as conn:
         return plain({"counts": cases.counts(conn, now), "sla": analysis.sla_report(conn, _sla(engine)),
                       "outcomes": analysis.complaint_outcomes(conn, now),
