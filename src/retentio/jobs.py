@@ -35,8 +35,8 @@ from retentio.i18n import Msg
 from retentio.services.common import check_limit, decode_cursor, encode_cursor, plain
 
 log = logging.getLogger(__name__)
-KINDS = ("import", "refresh", "flows")
-PERMISSION = {"import": "imports", "refresh": "refresh", "flows": "flows:write"}
+KINDS = ("import", "refresh", "flows", "retention")
+PERMISSION = {"import": "imports", "refresh": "refresh", "flows": "flows:write", "retention": "data:delete"}
 STALE = dt.timedelta(minutes=10)
 HEARTBEAT_EVERY = 0.5
 
@@ -191,8 +191,16 @@ def _run_flows(engine: Engine, params: dict[str, Any], progress: Progress) -> di
     return plain({"flows": report.flows, "failed": {k: str(v) for k, v in report.failed.items()}})
 
 
+def _run_retention(engine: Engine, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    from retentio.privacy import retention
+    from retentio.shop import load_config
+
+    progress(stage="retention")
+    return plain(retention.run(engine, load_config(engine).retention_years, dry_run=bool(params.get("dry_run"))))
+
+
 RUNNERS: dict[str, Callable[[Engine, dict[str, Any], Progress], dict[str, Any]]] = {
-    "import": _run_import, "refresh": _run_refresh, "flows": _run_flows}
+    "import": _run_import, "refresh": _run_refresh, "flows": _run_flows, "retention": _run_retention}
 
 
 def run(engine: Engine, job_id: int) -> None:

@@ -123,6 +123,7 @@ SETTINGS = {
     "survey_min_gap_days": N_("At least this many days between two surveys to one person"),
     "sla_urgent_hours": N_("Case due within hours: urgent"), "sla_high_hours": N_("Case due within hours: high"),
     "sla_normal_hours": N_("Case due within hours: normal"), "sla_low_hours": N_("Case due within hours: low"),
+    "retention_years": N_("Erase customers inactive for this many years (empty: off)"),
 }
 
 TABLES = {

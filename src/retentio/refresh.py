@@ -257,6 +257,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
     ctx: Context | None = None
     try:
         step("load")
+        _reapply_erasures(engine)
         ctx = open_context(engine, as_of=as_of, engine_name=engine_name, active_window=active_window,
                            backend=backend)
         timings: dict[str, float] = {"load": time.perf_counter() - started}
@@ -278,6 +279,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             timings["predictions"] = time.perf_counter() - t0
         step("store")
         t0 = time.perf_counter()
+        facts, preds = _without_objectors(engine, facts, preds)
         # Bulk-written first, in transactions of their own, under this run's id: readers only look at
         # runs marked ok, and the next refresh removes rows of a run that died here.
         store_scores(engine, run_id, facts, ctx.cfg.time_zone)
@@ -319,6 +321,32 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
     finally:
         if ctx is not None:
             ctx.close(keep_backend=backend is not None)
+
+
+def _reapply_erasures(engine: Engine) -> None:
+    """A restored backup must not bring an erased person back into the results (docs/privacy.md)."""
+    from retentio.privacy.erase import reapply
+
+    reapply(engine)
+
+
+def _without_objectors(engine: Engine, facts: pd.DataFrame, preds: pd.DataFrame | None
+                       ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Customers who objected to profiling (Art. 21) keep no RFM scores and no predictions."""
+    from retentio.privacy.objection import PROFILE_SCORE_COLUMNS, objected
+
+    with engine.connect() as conn:
+        ids = objected(conn)
+    if not ids:
+        return facts, preds
+    mask = facts["customer_id"].isin(ids)
+    if mask.any():
+        facts = facts.copy()
+        for col in PROFILE_SCORE_COLUMNS:
+            facts[col] = facts[col].astype(object).where(~mask, None)
+    if preds is not None and len(preds):
+        preds = preds[~preds["customer_id"].isin(ids)]
+    return facts, preds
 
 
 def _materialise_view(engine: Engine, run_id: int) -> None:

@@ -42,6 +42,8 @@ def due(cfg, now: dt.datetime) -> list[tuple[str, str]]:
     if cfg.schedule_flows_minutes:
         slot = int(now.timestamp() // (cfg.schedule_flows_minutes * 60))
         out.append(("flows", f"scheduled-flows:{cfg.schedule_flows_minutes}:{slot}"))
+    if cfg.retention_years:
+        out.append(("retention", f"scheduled-retention:{_local(now, cfg.time_zone).date().isoformat()}"))
     return out
 
 

@@ -79,6 +79,8 @@ class ShopConfig:
     sla_high_hours: int = 24
     sla_normal_hours: int = 72
     sla_low_hours: int = 168
+    # Privacy (docs/privacy.md): erase customers inactive for this many years (empty: off), daily.
+    retention_years: int | None = None
 
     def sla(self) -> dict[str, int]:
         return {"urgent": self.sla_urgent_hours, "high": self.sla_high_hours, "normal": self.sla_normal_hours,
@@ -94,12 +96,16 @@ def _coerce(key: str, value: Any) -> Any:
         raise ConfigError(Msg("unknown setting {key!r}; settings: {names}", key=key, names=", ".join(types)))
     if value in (None, "", "auto", "none") and key == "active_window_days":
         return None
-    if value in (None, "", "off", "none") and key == "schedule_refresh_hour":
+    if value in (None, "", "off", "none") and key in ("schedule_refresh_hour", "retention_years"):
         return None
     try:
         if key == "active_window_days":
             value = int(value)
             if not 1 <= value <= 3650:
+                raise ValueError
+        elif key == "retention_years":
+            value = int(value)
+            if not 1 <= value <= 30:
                 raise ValueError
         elif key == "prediction_horizon_days":
             value = int(value)

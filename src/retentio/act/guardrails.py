@@ -30,11 +30,20 @@ COUNTED = ("pending", "claimed", "sending", "sent", "in_doubt")
 def suppressed(conn: Connection, channel: str, addresses: list[str]) -> set[str]:
     if not addresses:
         return set()
+    from retentio.privacy.keys import PREFIX, email_hash, key_in
+
     lowered = sorted({a.lower() for a in addresses})
     out: set[str] = set()
     for chunk in in_chunks(lowered):
         out |= set(conn.scalars(select(Suppression.address).where(
             Suppression.channel == channel, Suppression.address.in_(chunk))))
+    # An erased person's address is suppressed by its keyed hash only (docs/privacy.md).
+    key = key_in(conn)
+    if key is not None:
+        hashed = {PREFIX + email_hash(key, a): a for a in lowered}
+        for chunk in in_chunks(sorted(hashed)):
+            out |= {hashed[h] for h in conn.scalars(select(Suppression.address).where(
+                Suppression.channel == channel, Suppression.address.in_(chunk)))}
     return out
 
 

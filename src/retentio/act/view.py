@@ -33,7 +33,7 @@ SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c
        lt.loyalty_tier, {t[lr.last_redemption_at]} AS last_redemption_at
 FROM customers c
 LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = @RUN_ID@
-LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = @RUN_ID@
+LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = @RUN_ID@ AND c.objected_at IS NULL
 LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.channel = 'email' AND cs.purpose = 'marketing'
 LEFT JOIN (SELECT customer_id, score AS nps_last FROM (
              SELECT customer_id, score, ROW_NUMBER() OVER (PARTITION BY customer_id
@@ -57,6 +57,7 @@ LEFT JOIN (SELECT customer_id, to_tier AS loyalty_tier FROM (
              FROM loyalty_tier_changes) ranked_tiers WHERE rn = 1) lt ON lt.customer_id = c.id
 LEFT JOIN (SELECT customer_id, MAX(effective_at) AS last_redemption_at FROM ledger_transactions
            WHERE kind = 'redeem' GROUP BY customer_id) lr ON lr.customer_id = c.id
+WHERE c.erased_at IS NULL
 """
 
 SCHEMA = pa.schema([

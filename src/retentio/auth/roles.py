@@ -54,6 +54,7 @@ _grant("settings:write", "admin")
 _grant("users", "admin")
 _grant("keys", "admin")
 _grant("data:delete", "admin")
+_grant("privacy:export", "admin")
 _grant("ingest", "admin", extra=("ingest",))
 # The shop's checkout debits points and redeems vouchers with its server-side (ingest) key.
 _grant("loyalty:redeem", "marketer", extra=("ingest",))

@@ -62,6 +62,10 @@ class Customer(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attributes: Mapped[dict | None] = mapped_column(JSONType)
+    # GDPR (docs/privacy.md): an objection to profiling (Art. 21) stands until withdrawn; an erased
+    # customer is an anonymous row that keeps the orders, so KPIs and ledger totals stay as they were.
+    objected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Consent(Base):

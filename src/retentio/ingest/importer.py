@@ -193,7 +193,17 @@ def run_import(
     except RetentioError as exc:
         _record_failure(engine, summary, kind, path, started, exc)
         raise
+    _reapply_erasures(engine, summary)
     return summary
+
+
+def _reapply_erasures(engine: Engine, summary: ImportSummary) -> None:
+    """An old export or backup must not bring an erased person back (docs/privacy.md)."""
+    from retentio.privacy.erase import reapply
+
+    again = reapply(engine)
+    if again["erased_again"]:
+        summary.adjustments["erasure_reapplied"] += again["erased_again"]
 
 
 def _report(rejects: list[Reject], out: Path, path: Path) -> Path:

@@ -82,9 +82,19 @@ def import_records(engine: Engine, kind: str, records: list[dict[str, Any]], *, 
     except RetentioError as exc:
         _record_failure(engine, summary, kind, path, started, exc)
         raise
+    _reapply_erasures(engine, state.customers.created)
     by_line: dict[int, list[dict[str, str]]] = {}
     for r in summary.rejects:
         by_line.setdefault(r.line, []).append({"field": r.column, "reason": r.reason})
     results = [{"index": i, "status": "rejected" if i + 1 in by_line else "imported",
                 "errors": by_line.get(i + 1, [])} for i in range(len(records))]
     return summary, results
+
+
+def _reapply_erasures(engine: Engine, created: int) -> None:
+    """A shop resending an erased person's old records must not bring them back (docs/privacy.md).
+    Only the customers this batch created (or refilled) can match, so only those are checked."""
+    from retentio.privacy.erase import pending, reapply
+
+    if created and pending(engine):
+        reapply(engine, newest=created)

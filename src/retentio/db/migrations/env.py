@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 
 import retentio.db.act_models
 import retentio.db.loyalty_models
+import retentio.db.privacy_models
 import retentio.db.voice_models
 import retentio.db.web_models  # noqa: F401  (registers the web tables)
 from retentio.db.models import Base

@@ -15,10 +15,11 @@ from retentio.web.pages import (
     loyalty,
     overview,
     predictions,
+    privacy,
     segments,
     settings,
     voice,
 )
 
-PAGE_ROUTERS = [login.router, overview.router, cohorts.router, segments.router, customers.router, at_risk.router,
+PAGE_ROUTERS = [login.router, overview.router, cohorts.router, segments.router, privacy.router, customers.router, at_risk.router,
                 predictions.router, flows.router, loyalty.router, voice.router, data.router, settings.router]

@@ -29,6 +29,7 @@ GROUPS = (
     (N_("Surveys and cases"), ("survey_min_gap_days", "sla_urgent_hours", "sla_high_hours", "sla_normal_hours",
                                "sla_low_hours")),
     (N_("Schedule"), ("schedule_refresh_hour", "schedule_flows_minutes", "schedule_worker")),
+    (N_("Privacy"), ("retention_years",)),
     (N_("Delivery"), ("smtp_url",)),
     (N_("Shop webhooks"), ("shopify_webhook_secret", "woocommerce_webhook_secret", "shopware_webhook_secret")),
 )
