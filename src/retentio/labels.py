@@ -79,7 +79,9 @@ STAGES = {"transactions": N_("transaction model"), "spend": N_("spend model"), "
 ROLES = {"viewer": N_("viewer"), "analyst": N_("analyst"), "marketer": N_("marketer"), "admin": N_("admin"),
          "ingest": N_("ingestion"), "tracking": N_("tracking")}
 JOB_STATUSES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "failed": N_("failed")}
-JOB_KINDS = {"import": N_("import"), "refresh": N_("refresh"), "flows": N_("flow run")}
+JOB_KINDS = {"import": N_("import"), "refresh": N_("refresh"), "flows": N_("flow run"),
+             "retention": N_("retention period")}
+MILESTONES = {"birthday": N_("Birthday"), "contract_end": N_("Contract ends"), "points_expire": N_("Points expire")}
 TILES = {
     "crr": N_("Customer retention rate (CRR)"), "retained_share": N_("Retained share"),
     "churn_rate": N_("Churn (100 % − retained)"), "repeat_purchase_rate": N_("Repeat-purchase rate"),
@@ -123,6 +125,7 @@ SETTINGS = {
     "survey_min_gap_days": N_("At least this many days between two surveys to one person"),
     "sla_urgent_hours": N_("Case due within hours: urgent"), "sla_high_hours": N_("Case due within hours: high"),
     "sla_normal_hours": N_("Case due within hours: normal"), "sla_low_hours": N_("Case due within hours: low"),
+    "cost_per_message": N_("Cost of one marketing message (budget advisor)"),
     "retention_years": N_("Erase customers inactive for this many years (empty: off)"),
 }
 
@@ -133,7 +136,7 @@ TABLES = {
     "period": PERIODS, "unit": UNITS, "stage": STAGE_STATUSES, "stage_name": STAGES, "model": MODEL_NAMES, "message": MESSAGE_STATUSES,
     "role": ROLES, "job": JOB_STATUSES, "job_kind": JOB_KINDS, "tile": TILES, "timeline": TIMELINE,
     "op": OPERATORS, "step": STEPS, "branch": BRANCHES, "kind": KINDS,
-    "setting": SETTINGS,
+    "setting": SETTINGS, "milestone": MILESTONES,
 }
 
 

@@ -81,6 +81,8 @@ class ShopConfig:
     sla_low_hours: int = 168
     # Privacy (docs/privacy.md): erase customers inactive for this many years (empty: off), daily.
     retention_years: int | None = None
+    # Budget advisor (docs/budget.md): what one marketing message costs (sending, tools), in the shop's currency.
+    cost_per_message: float = 0.01
 
     def sla(self) -> dict[str, int]:
         return {"urgent": self.sla_urgent_hours, "high": self.sla_high_hours, "normal": self.sla_normal_hours,
@@ -110,6 +112,10 @@ def _coerce(key: str, value: Any) -> Any:
         elif key == "prediction_horizon_days":
             value = int(value)
             if not 7 <= value <= 3650:
+                raise ValueError
+        elif key == "cost_per_message":
+            value = float(str(value).replace(",", "."))
+            if not 0 <= value <= 100:
                 raise ValueError
         elif key in ("margin", "discount_rate"):
             value = float(value)

@@ -165,3 +165,38 @@ def test_one_refresh_at_a_time(sqlite_web):
     a = c.post("/api/v1/refresh").json()
     b = c.post("/api/v1/refresh").json()
     assert a["id"] == b["id"] and b.get("existing")
+
+
+def test_privacy_export_and_erasure_through_the_api(sqlite_web):
+    import json
+    import zipfile
+
+    admin = sqlite_web.api("admin")
+    bundle = admin.get("/api/v1/customers/K10001/privacy-export").json()
+    email = bundle["tables"]["customers"][0]["email"]
+    assert email and len(bundle["tables"]["orders"]) >= 1
+    z = zipfile.ZipFile(io.BytesIO(admin.get("/api/v1/customers/K10001/privacy-export.zip").content))
+    assert json.loads(z.read("customer.json"))["tables"]["orders"] == bundle["tables"]["orders"]
+    assert "orders.csv" in z.namelist()
+    assert sqlite_web.api("analyst").get("/api/v1/customers/K10001/privacy-export").status_code == 403
+    wrong = admin.post("/api/v1/customers/K10001/erasure", json={"confirm": "K10002"})
+    assert wrong.status_code == 422
+    done = admin.post("/api/v1/customers/K10001/erasure", json={"confirm": "K10001"}).json()
+    assert done["tables"]["orders"] == len(bundle["tables"]["orders"])
+    assert admin.get("/api/v1/customers/K10001").status_code == 404
+    hits = admin.get("/api/v1/customers/search", params={"q": email}).json()["customers"]
+    assert hits == []
+    log = admin.get("/api/v1/privacy/erasures").json()
+    assert [e["reason"] for e in log] == ["request"] and email not in json.dumps(log)
+
+
+def test_budget_and_calendar_through_the_api(sqlite_web):
+    viewer = sqlite_web.api("viewer")
+    b = viewer.get("/api/v1/budget", params={"cac": 40}).json()
+    assert b["rule"]["acquisition"] + b["rule"]["retention"] == 100 and b["inputs"]["cac"] == 40
+    assert viewer.get("/api/v1/budget", params={"cac": -5}).status_code == 422
+    cal = viewer.get("/api/v1/calendar", params={"view": "month"}).json()
+    assert len(cal["totals"]) == 31 and cal["caps"]["frequency_cap"] >= 0
+    assert sum(t["planned"] for t in cal["totals"]) == sum(r["planned"] for r in cal["rows"])
+    one = sqlite_web.api("analyst").get("/api/v1/customers/K10001/calendar").json()
+    assert set(one) >= {"last_contact", "planned", "milestones", "caps"}

@@ -32,7 +32,7 @@ NUMERIC = {"purchases", "revenue", "r_score", "f_score", "m_score", "expected_in
            "churn_probability", "clv", "value_at_risk", "expected_purchases", "nps_last", "open_cases",
            "days_since_last_purchase", "days_since_first_purchase", "days_since_signup", "orders_90d",
            "revenue_90d", "events_30d", "carts_abandoned_30d", "product_views_30d", "points_available",
-           "points_pending", "points_expiring_soon", "days_since_last_redemption"}
+           "points_pending", "points_expiring_soon", "days_since_last_redemption", "days_since_last_contact"}
 TEXT = {"external_id", "email", "first_name", "last_name", "locale", "country", "time_zone", "lifecycle",
         "rfm_segment", "recovery_track", "email_consent", "lang", "birthday", "loyalty_tier"}
 BOOL = {"email_marketing"}

@@ -128,5 +128,13 @@ def state_condition(tr: dict) -> dict:
         if "min_value" in tr:
             cond.append({"field": "clv", "gte": float(tr["min_value"])})
         return {"all": cond}
+    if tr["state"] == "no_contact":
+        # The guides: keep track of how long it has been since a customer last heard from you (docs/calendar.md).
+        silent = {"any": [{"field": "days_since_last_contact", "gte": int(tr.get("days", 90))},
+                          {"field": "days_since_last_contact", "is_null": True}]}
+        to = tr.get("lifecycle")
+        if to:
+            return {"all": [silent, {"field": "lifecycle", "in": to if isinstance(to, list) else [to]}]}
+        return silent
     return {"segment": tr["segment"]} if "segment" in tr else tr["condition"]
 

@@ -30,7 +30,8 @@ SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c
        COALESCE(ev.events_30d, 0) AS events_30d, COALESCE(ev.carts_30d, 0) AS carts_abandoned_30d,
        COALESCE(ev.views_30d, 0) AS product_views_30d,
        COALESCE(la.points_available, 0) AS points_available, COALESCE(la.points_pending, 0) AS points_pending,
-       lt.loyalty_tier, {t[lr.last_redemption_at]} AS last_redemption_at
+       lt.loyalty_tier, {t[lr.last_redemption_at]} AS last_redemption_at,
+       {t[lc.last_contact_at]} AS last_contact_at
 FROM customers c
 LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = @RUN_ID@
 LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = @RUN_ID@ AND c.objected_at IS NULL
@@ -57,6 +58,8 @@ LEFT JOIN (SELECT customer_id, to_tier AS loyalty_tier FROM (
              FROM loyalty_tier_changes) ranked_tiers WHERE rn = 1) lt ON lt.customer_id = c.id
 LEFT JOIN (SELECT customer_id, MAX(effective_at) AS last_redemption_at FROM ledger_transactions
            WHERE kind = 'redeem' GROUP BY customer_id) lr ON lr.customer_id = c.id
+LEFT JOIN (SELECT customer_id, MAX(sent_at) AS last_contact_at FROM outbox
+           WHERE status = 'sent' AND sent_at <= '@NOW@' GROUP BY customer_id) lc ON lc.customer_id = c.id
 WHERE c.erased_at IS NULL
 """
 
@@ -74,6 +77,7 @@ SCHEMA = pa.schema([
     ("orders_90d", pa.int64()), ("revenue_90d", pa.float64()), ("events_30d", pa.int64()),
     ("carts_abandoned_30d", pa.int64()), ("product_views_30d", pa.int64()), ("points_available", pa.int64()),
     ("points_pending", pa.int64()), ("loyalty_tier", pa.string()), ("last_redemption_at", pa.timestamp("us")),
+    ("last_contact_at", pa.timestamp("us")),
 ])
 
 
@@ -98,7 +102,8 @@ def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
             for name, col in (("days_since_last_purchase", "last_purchase_at"),
                               ("days_since_first_purchase", "first_purchase_at"),
                               ("days_since_signup", "created_at"),
-                              ("days_since_last_redemption", "last_redemption_at"))}
+                              ("days_since_last_redemption", "last_redemption_at"),
+                              ("days_since_last_contact", "last_contact_at"))}
     for name, col in days.items():
         table = table.append_column(name, col)
     consent = pc.equal(table.column("email_consent"), "granted")

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 COMMAND_MODULES = ("data_cmds", "report_cmds", "predict_cmds", "segment_cmds", "flow_cmds", "delivery_cmds",
-                   "churn_cmds", "web_cmds", "loyalty_cmds", "voice_cmds", "privacy_cmds")
+                   "churn_cmds", "web_cmds", "loyalty_cmds", "voice_cmds", "privacy_cmds", "planning_cmds")
 
 
 def _lang_in(args: list[str]) -> str | None:

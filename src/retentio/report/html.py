@@ -18,6 +18,7 @@ from retentio.formatting import Fmt
 from retentio.i18n import message_text, tr, using
 from retentio.labels import label
 from retentio.report import charts
+from retentio.report.budget import budget_context
 from retentio.report.flows import flows_context
 from retentio.report.predictions import prediction_context
 from retentio.report.voice import voice_context
@@ -146,6 +147,7 @@ def build_context(engine: Engine, lang: str, period: str) -> dict:
         "pred": prediction_context(engine, run, lang, f),
         "flows": flows_context(engine, lang, f),
         "voice": voice_context(engine, lang, f),
+        "budget": budget_context(engine, lang, f),
     }
 
 

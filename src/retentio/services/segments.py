@@ -45,7 +45,8 @@ FIELD_LABELS = {
     "first_name": N_("First name"), "last_name": N_("Last name"), "time_zone": N_("Time zone"),
     "birthday": N_("Birthday"), "points_available": N_("Loyalty points available"),
     "points_pending": N_("Loyalty points pending"), "points_expiring_soon": N_("Loyalty points expiring soon"),
-    "days_since_last_redemption": N_("Days since last redemption"), "loyalty_tier": N_("Loyalty tier"),
+    "days_since_last_redemption": N_("Days since last redemption"),
+    "days_since_last_contact": N_("Days since we last wrote (any channel)"), "loyalty_tier": N_("Loyalty tier"),
 }
 
 

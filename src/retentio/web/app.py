@@ -47,6 +47,7 @@ def create_app(engine: Engine, *, background: bool = True, scheduler: bool = Fal
     from retentio.web.api import cohorts as cohorts_api
     from retentio.web.api import customers, data, flows, ingest, overview, predictions, segments, settings
     from retentio.web.api import loyalty as loyalty_api
+    from retentio.web.api import planning as planning_api
     from retentio.web.api import privacy as privacy_api
     from retentio.web.api import voice as voice_api
     from retentio.web.links import links_router
@@ -114,7 +115,7 @@ def create_app(engine: Engine, *, background: bool = True, scheduler: bool = Fal
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(cors.router)
     for module in (overview, cohorts_api, segments, customers, predictions, flows, loyalty_api, voice_api, data,
-                   settings, ingest, privacy_api):
+                   settings, ingest, privacy_api, planning_api):
         app.include_router(module.api)
     app.include_router(webhooks.router)
     app.include_router(links_router(engine))

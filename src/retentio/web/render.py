@@ -35,6 +35,8 @@ NAV = (  # (path, label, permission)
     ("/loyalty", N_("Loyalty"), "aggregates:read"),
     ("/surveys", N_("NPS"), "aggregates:read"),
     ("/cases", N_("Cases"), "aggregates:read"),
+    ("/calendar", N_("Calendar"), "aggregates:read"),
+    ("/budget", N_("Budget"), "aggregates:read"),
     ("/data", N_("Data"), "jobs:read"),
     ("/settings", N_("Settings"), "settings:read"),
 )

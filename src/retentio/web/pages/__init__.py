@@ -14,6 +14,7 @@ from retentio.web.pages import (
     login,
     loyalty,
     overview,
+    planning,
     predictions,
     privacy,
     segments,
@@ -22,4 +23,5 @@ from retentio.web.pages import (
 )
 
 PAGE_ROUTERS = [login.router, overview.router, cohorts.router, segments.router, privacy.router, customers.router, at_risk.router,
-                predictions.router, flows.router, loyalty.router, voice.router, data.router, settings.router]
+                predictions.router, flows.router, loyalty.router, voice.router, planning.router, data.router,
+                settings.router]

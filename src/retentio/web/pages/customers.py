@@ -30,5 +30,8 @@ def search(request: Request, q: str = Query("", max_length=120), p: Principal = 
 
 @router.get("/customers/{ref:path}")
 def customer_page(request: Request, ref: str, p: Principal = Depends(viewer)) -> Response:
+    from retentio.services import planning
+
     prof = customers.profile(engine(request), p, ref)
-    return render(request, "customer.html", title=ref, c=prof["customer"], prof=prof)
+    contacts = planning.customer_calendar(engine(request), p, ref, days=60)
+    return render(request, "customer.html", title=ref, c=prof["customer"], prof=prof, contacts=contacts)

@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 GROUPS = (
     (N_("Shop"), ("name", "time_zone", "currency", "locale", "category")),
     (N_("Analytics"), ("active_window_days", "lifecycle_active", "lifecycle_at_risk", "lifecycle_inactive",
-                   "prediction_horizon_days", "margin", "discount_rate")),
+                   "prediction_horizon_days", "margin", "discount_rate", "cost_per_message")),
     (N_("Contact rules"), ("frequency_cap", "frequency_window_days", "quiet_hours_start", "quiet_hours_end",
                        "require_double_opt_in", "attribution_days")),
     (N_("Shop identity in e-mails"), ("sender_name", "sender_email", "legal_name", "postal_address", "imprint",

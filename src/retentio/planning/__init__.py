@@ -1,0 +1,1 @@
+"""Planning tools from the guides: the budget advisor and the communication calendar."""
