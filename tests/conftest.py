@@ -98,12 +98,58 @@ def spark_ok():
     return True
 
 
+@pytest.fixture(scope="session")
+def spark_connect(spark_ok, tmp_path_factory):
+    """A Spark Connect server of our own (pyspark's spark-submit, another JVM), as a cluster would be."""
+    import socket
+    import subprocess
+    import time
+
+    import pyspark
+
+    try:
+        import grpc  # noqa: F401
+    except ImportError:
+        unavailable("spark", "the Spark Connect client needs grpcio (pip install -e '.[spark]')")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = os.path.dirname(pyspark.__file__)
+    log = tmp_path_factory.mktemp("spark-connect") / "server.log"
+    env = {**os.environ, "SPARK_HOME": home}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [os.path.join(home, "bin", "spark-submit"), "--class",
+             "org.apache.spark.sql.connect.service.SparkConnectServer", "--driver-memory", "1g",
+             "--conf", f"spark.connect.grpc.binding.port={port}", "--conf", "spark.ui.enabled=false",
+             "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.sql.shuffle.partitions=4",
+             "spark-internal"], stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            unavailable("spark", f"the Spark Connect server ended: {log.read_text()[-500:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(1)
+    else:
+        proc.kill()
+        unavailable("spark", "the Spark Connect server did not start within 180 s")
+    yield f"sc://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 # (operational database, analytics engine)
 ENGINE_MATRIX = [
     pytest.param(("sqlite", "duckdb"), id="sqlite-duckdb"),
     pytest.param(("postgres", "duckdb"), id="postgres-duckdb", marks=pytest.mark.postgres),
     pytest.param(("postgres", "postgres"), id="postgres-postgres", marks=pytest.mark.postgres),
     pytest.param(("sqlite", "pyspark"), id="sqlite-pyspark", marks=[pytest.mark.spark, pytest.mark.slow]),
+    pytest.param(("sqlite", "spark-connect"), id="sqlite-spark-connect", marks=[pytest.mark.spark, pytest.mark.slow]),
 ]
 
 
@@ -113,6 +159,13 @@ def shop_db(request, tmp_path):
     db, analytics = request.param
     if analytics == "pyspark":
         request.getfixturevalue("spark_ok")
+    if analytics == "spark-connect":
+        from retentio.settings import get_settings
+
+        request.getfixturevalue("monkeypatch").setenv("RETENTIO_SPARK_REMOTE", request.getfixturevalue("spark_connect"))
+        get_settings.cache_clear()
+        request.addfinalizer(get_settings.cache_clear)
+        analytics = "pyspark"
     engine = request.getfixturevalue("pg_engine") if db == "postgres" else request.getfixturevalue("sqlite_engine")
     return engine, analytics
 

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     sqlite_timeout: float = 30.0  # seconds to wait for a lock held by another process
     # Where materialised copies (the customer view) are kept; empty: beside a SQLite file, else the cache folder.
     data_dir: str = ""
+    # Spark (docs/engines.md): a Spark Connect address (sc://host:15002) runs the analytics on a cluster;
+    # empty: local mode. Spark reads the orders as Parquet written under spark_data_url (default: the
+    # data folder; on a cluster a path all of it can read, e.g. s3a://bucket/retentio or a shared mount).
+    spark_remote: str = ""
+    spark_data_url: str = ""
     # The web app: sessions get the Secure flag behind HTTPS; API requests per key and minute.
     https: bool = False
     api_rate_per_minute: int = 600

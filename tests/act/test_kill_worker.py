@@ -93,9 +93,16 @@ def test_killed_workers_lose_nothing_and_copy_only_in_doubt(request, database, w
         procs: list[subprocess.Popen] = []
         while _remaining(db) and time.monotonic() < deadline:
             procs = [p for p in procs if p.poll() is None]
+            before = _remaining(db)
             while len(procs) < workers:
                 procs.append(_spawn(url, sink.url))
-            time.sleep(rng.uniform(0.3, 1.6))
+            # A worker needs a few seconds to start (imports); kill only once sending is under way, so a slow
+            # machine still has its workers killed mid-send rather than before they send anything.
+            started = time.monotonic()
+            while _remaining(db) == before and time.monotonic() - started < 30 and all(
+                    p.poll() is None for p in procs):
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.1, 0.8))
             victim = rng.choice(procs)
             if victim.poll() is None and _remaining(db):
                 victim.send_signal(signal.SIGKILL)

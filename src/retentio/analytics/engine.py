@@ -4,13 +4,16 @@
   (ADBC) and handed to DuckDB without copying row by row.
 * ``postgres``: the expressions compile to SQL and run inside the operational
   PostgreSQL database itself; nothing is moved.
-* ``pyspark``: the same expressions on a Spark session (local mode here, a
-  cluster in production), fed from Arrow.
+* ``pyspark``: the same expressions on a Spark session — local mode, or a
+  cluster through Spark Connect (``RETENTIO_SPARK_REMOTE=sc://host:15002``).
+  Spark reads the data itself: the orders are written once as Parquet where
+  the cluster can read them, never sent as Python rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +28,7 @@ from retentio.analytics.sources import load_orders, load_subscriptions
 from retentio.errors import ConfigError
 from retentio.i18n import Msg
 
+log = logging.getLogger(__name__)
 ENGINES = ("duckdb", "postgres", "pyspark")
 
 
@@ -47,9 +51,13 @@ class Tables:
         return self.cached("milestones", lambda: customer_milestones(self.orders, self.subscriptions))
 
     def release(self) -> None:
-        """Drop cached results while the connection is still open."""
-        for table in self._cache.values():
-            table.release()
+        """Drop cached results while the connection is still open: newest first, because a later result may
+        be built on an earlier one (Spark Connect re-analyses a result's plan to unpersist it)."""
+        for table in reversed(list(self._cache.values())):
+            try:
+                table.release()
+            except Exception as exc:  # a finished refresh must not fail on cleaning up its cache
+                log.warning("cached result not released: %s", type(exc).__name__)
         self._cache.clear()
 
 
@@ -140,48 +148,93 @@ class PostgresBackend(Backend):
 class SparkBackend(Backend):
     name = "pyspark"
 
-    def __init__(self, session: Any | None = None) -> None:
+    def __init__(self, session: Any | None = None, data_url: str | None = None) -> None:
         super().__init__()
-        self.session = session or local_spark()
+        self.session = session or spark_session()
         self.con = ibis.pyspark.connect(self.session)
+        self.data_url = data_url
+        self._written: list[str] = []
 
     def _view(self, frame: pd.DataFrame | pa.Table, prefix: str) -> ibis.Table:
+        """Write ``frame`` as Parquet under the staging location and let Spark read it from there."""
+        import uuid
+
+        import pyarrow.parquet as pq
+        from pyarrow import fs
+
         name = self._name(prefix)
         if isinstance(frame, pd.DataFrame):
             frame = pa.Table.from_pandas(frame, preserve_index=False)
-        # An explicit schema keeps nullable integers (guest orders' customer_id)
-        # integer; inferred from pandas they would turn into doubles.
-        schema = _spark_schema(frame)
-        # Plain Python values (datetime, int, None): what Spark's verifier accepts.
-        rows = [tuple(r.values()) for r in frame.to_pylist()]
-        sdf = self.session.createDataFrame(rows, schema=schema)
-        sdf.createOrReplaceTempView(name)
+        # Spark has no unsigned or nanosecond types: microsecond timestamps, signed integers.
+        frame = frame.cast(pa.schema([pa.field(f.name, _spark_type(f.type)) for f in frame.schema]))
+        base = (self.data_url or _default_data_url()).rstrip("/")
+        uri = f"{base}/{uuid.uuid4().hex}/{name}.parquet"
+        filesystem, path = fs.FileSystem.from_uri(uri if "://" in uri else "file://" + uri)
+        filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        pq.write_table(frame, path, filesystem=filesystem, compression="zstd")
+        self._written.append(uri)
+        self.session.read.parquet(uri).createOrReplaceTempView(name)
         return self.con.table(name)
 
     def memtable(self, frame: pd.DataFrame) -> ibis.Table:
         return self._view(frame, "mem")
 
     def load(self, engine: Engine, tz: str, as_of_utc: dt.datetime) -> Tables:
+        if self.data_url is None:
+            from retentio.storage import folder
+
+            self.data_url = str(folder(engine, "spark"))
         return Tables(self._view(load_orders(engine, tz, as_of_utc), "orders"),
                       self._view(load_subscriptions(engine, tz, as_of_utc), "subs"))
 
+    def close(self) -> None:
+        """Remove the staged Parquet files (local ones; a cluster store keeps its own lifecycle rules)."""
+        import shutil
+        from pathlib import Path
 
-def _spark_schema(table: pa.Table) -> str:
-    def kind(t: pa.DataType) -> str:
-        if pa.types.is_integer(t):
-            return "bigint"
-        if pa.types.is_floating(t):
-            return "double"
-        if pa.types.is_timestamp(t):
-            return "timestamp"
-        if pa.types.is_boolean(t):
-            return "boolean"
-        return "string"
+        for uri in self._written:
+            if "://" not in uri or uri.startswith("file://"):
+                shutil.rmtree(Path(uri.removeprefix("file://")).parent, ignore_errors=True)
+        self._written.clear()
 
-    return ", ".join(f"`{f.name}` {kind(f.type)}" for f in table.schema)
+
+def _spark_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(t):
+        # Labelled UTC (not shifted): Spark reads an adjusted-to-UTC timestamp as TimestampType and, with
+        # the session in UTC, shows the same wall-clock values the other engines compute on.
+        return pa.timestamp("us", tz=t.tz or "UTC")
+    if pa.types.is_unsigned_integer(t) or pa.types.is_integer(t):
+        return pa.int64()
+    if pa.types.is_large_string(t) or pa.types.is_string(t):
+        return pa.string()
+    return t
+
+
+def _default_data_url() -> str:
+    import tempfile
+
+    from retentio.settings import get_settings
+
+    return get_settings().spark_data_url or tempfile.gettempdir() + "/retentio-spark"
 
 
 _SPARK = None
+
+
+def spark_session():
+    """A Spark Connect session when RETENTIO_SPARK_REMOTE names a server, else the local one."""
+    from retentio.settings import get_settings
+
+    remote = get_settings().spark_remote
+    if remote:
+        # The Connect client's own class: pyspark's generic builder refuses a remote session in a process
+        # that also holds a local one (a scheduler job and a test run may hold both).
+        from pyspark.sql.connect.session import SparkSession as RemoteSession
+
+        session = RemoteSession.builder.remote(remote).getOrCreate()
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        return session
+    return local_spark()
 
 
 def local_spark():
@@ -207,5 +260,7 @@ def make_backend(name: str, engine: Engine) -> Backend:
     if name == "postgres":
         return PostgresBackend(engine)
     if name == "pyspark":
-        return SparkBackend()
+        from retentio.settings import get_settings
+
+        return SparkBackend(data_url=get_settings().spark_data_url or None)
     raise ConfigError(Msg("unknown engine {name!r}; choose one of {value}", name=name, value=', '.join(ENGINES)))
