@@ -11,7 +11,7 @@ from tests.helpers import load_orders
 
 from retentio.auth.roles import OPERATOR
 from retentio.errors import ConfigError
-from retentio.planning.budget import order_rate, retention_gain, rule_split
+from retentio.planning.budget import order_rate, payback_split, retention_gain, rule_split
 from retentio.services import planning
 
 
@@ -73,3 +73,16 @@ def test_order_rate_and_the_advice_without_evidence(sqlite_engine, tmp_path):
     assert out["recommended"] is None and {"flow_effect", "predictions"} <= set(out["missing"])
     with pytest.raises(ConfigError):
         planning.budget(sqlite_engine, OPERATOR, cac=-1)
+
+
+@pytest.mark.parametrize(("acquisition_months", "retention_months", "retention"), [
+    (6.0, 6.0, 50),    # equal payback: equal budgets
+    (12.0, 4.0, 75),   # retention pays back three times as fast: three quarters
+    (4.0, 12.0, 25),
+    (100.0, 0.5, 90),  # never beyond 90 %: acquisition keeps a floor
+    (0.5, 100.0, 10),
+    (7.0, 3.0, 70),    # 0.7 exactly
+])
+def test_the_split_follows_payback_speed(acquisition_months, retention_months, retention):
+    out = payback_split(acquisition_months, retention_months)
+    assert out == {"acquisition": 100 - retention, "retention": retention}

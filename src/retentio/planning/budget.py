@@ -162,6 +162,13 @@ def _round5(share: float) -> int:
     return int(5 * round(100 * share / 5))
 
 
+def payback_split(acquisition_months: float, retention_months: float) -> dict[str, int]:
+    """Budget in proportion to how fast each side pays back, kept within 10–90 %, in steps of 5 points."""
+    speed_r, speed_a = 1 / max(retention_months, 1e-3), 1 / max(acquisition_months, 1e-3)
+    share = min(0.9, max(0.1, speed_r / (speed_r + speed_a)))
+    return {"acquisition": 100 - _round5(share), "retention": _round5(share)}
+
+
 def advise(engine: Engine, *, cac: float | None = None, points: float = 5.0,
            cost_per_message: float | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
     cfg = load_config(engine)
@@ -194,9 +201,7 @@ def advise(engine: Engine, *, cac: float | None = None, points: float = 5.0,
         missing.append("predictions")
     pa, pr = payback["acquisition_months"], payback["retention_months"]
     if pa and pr:
-        speed_r, speed_a = 1 / max(pr, 1e-3), 1 / max(pa, 1e-3)
-        share = min(0.9, max(0.1, speed_r / (speed_r + speed_a)))
-        recommended = {"acquisition": 100 - _round5(share), "retention": _round5(share)}
+        recommended = payback_split(pa, pr)
     return {"rule": {**rule_split(rate["per_day"]), "sales": rate}, "retention_gain": gain, "flows": flows,
             "new_customer": newc, "payback": payback, "recommended": recommended, "missing": missing,
             "inputs": {"cac": cac, "points": points, "cost_per_message": per_msg, "margin": cfg.margin,
