@@ -36,7 +36,7 @@ from retentio.errors import RetentioError
 from retentio.i18n import Msg
 from retentio.ingest.writer import records
 from retentio.shop import ShopConfig, load_config
-from retentio.timezones import to_local, to_utc
+from retentio.timezones import as_utc, to_local, to_utc
 
 GRANULARITIES = ("week", "month", "quarter")
 SECOND_PURCHASE_BINS = [0, 7, 14, 30, 60, 90, 180, 365, np.inf]
@@ -63,14 +63,6 @@ class Context:
             self.backend.close()
 
 
-def _as_utc(value) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # func.min bypasses the column type on SQLite
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def data_range(engine: Engine) -> tuple[dt.datetime, dt.datetime]:
     """First and last moment with data: orders, and contracts starting or being cancelled (a
     subscription business may have no orders at all)."""
@@ -78,7 +70,7 @@ def data_range(engine: Engine) -> tuple[dt.datetime, dt.datetime]:
         times = [*s.execute(select(func.min(Order.placed_at), func.max(Order.placed_at))).one(),
                  *s.execute(select(func.min(Subscription.started_at), func.max(Subscription.started_at),
                                    func.max(Subscription.cancelled_at))).one()]
-    found = [t for t in map(_as_utc, times) if t is not None]
+    found = [t for t in map(as_utc, times) if t is not None]
     if not found:
         raise RetentioError(Msg("no orders or contracts yet: import some with `retentio import orders FILE` (or "
                                 "`import subscriptions`, or run `retentio demo`)"))

@@ -19,7 +19,7 @@ from retentio.db.act_models import OutboxMessage, Suppression
 from retentio.db.models import Customer, KpiResult, Order
 from retentio.db.web_models import IdempotentRequest, Job
 from retentio.ingest.importer import run_import
-from retentio.privacy.export import _metadata, bundle
+from retentio.privacy.export import all_tables, bundle
 from retentio.refresh import refresh
 from retentio.services import loyalty, privacy, voice
 from retentio.shop import set_config
@@ -124,7 +124,7 @@ def _text_cells(db) -> str:
     """Every value of every table as text (what a dump of the database would show)."""
     parts = []
     with db.connect() as conn:
-        for table in _metadata().sorted_tables:
+        for table in all_tables().sorted_tables:
             for row in conn.execute(sa.select(table)):
                 parts.append(json.dumps([str(v) for v in row], ensure_ascii=False))
     return "\n".join(parts)
@@ -219,7 +219,7 @@ def test_a_restored_backup_is_erased_again_from_the_log_beside_it(shop, db, tmp_
 def test_export_holds_every_row_that_names_the_customer(shop, db):
     """Independent of the registry: every table of the schema with a customer_id column."""
     data = bundle(db, shop["k1"])
-    md = _metadata()
+    md = all_tables()
     with db.connect() as conn:
         for table in md.sorted_tables:
             if "customer_id" not in table.c or table.name == "erasures":

@@ -71,6 +71,24 @@ def materialise(engine: Engine, run_id: int, now: dt.datetime | None = None) -> 
     return {"file": path.name, "rows": table.num_rows, "built_at": now.isoformat()}
 
 
+def rematerialise(engine: Engine) -> str:
+    """Write the newest run's view again from the tables now (after an erasure or an objection changed
+    them); a file that cannot be rewritten is removed, so no stale copy keeps what the tables lost."""
+    forget(engine)
+    run_id = _latest_run_id(engine)
+    if run_id is None:
+        return "none"
+    try:
+        materialise(engine, run_id)
+    except OSError as exc:
+        for old in view_dir(engine).glob("customer_view-run*.parquet"):
+            old.unlink(missing_ok=True)
+        return f"removed ({type(exc).__name__})"
+    finally:
+        forget(engine)
+    return "rewritten"
+
+
 def _latest_run_id(engine: Engine) -> int | None:
     from retentio.results import latest_run
 

@@ -39,7 +39,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from retentio.db.types import sql_time
 from retentio.shop import load_config
+from retentio.timezones import as_utc
 
 RULE = ((5 / 7, 85, "up_to_5_a_week"), (math.sqrt(10), 70, "about_1_a_day"), (10.0, 50, "about_10_a_day"),
         (math.inf, 40, "more_than_10_a_day"))
@@ -59,19 +61,15 @@ def rule_split(per_day: float) -> dict[str, Any]:
 def order_rate(engine: Engine) -> dict[str, Any]:
     """Placed orders per day over the last 90 days of data (the newest order ends the window)."""
     with engine.connect() as conn:
-        last = conn.execute(text("SELECT MAX(placed_at) FROM orders WHERE status = 'placed'")).scalar()
+        first, last = conn.execute(text("SELECT MIN(placed_at), MAX(placed_at) FROM orders "
+                                        "WHERE status = 'placed'")).one()
         if last is None:
             return {"orders": 0, "days": RATE_WINDOW_DAYS, "per_day": 0.0, "until": None}
-        last = pd.Timestamp(last)
-        last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
-        since = last - pd.Timedelta(days=RATE_WINDOW_DAYS)
-        first = pd.Timestamp(conn.execute(text("SELECT MIN(placed_at) FROM orders WHERE status = 'placed'")).scalar())
-        first = first.tz_localize("UTC") if first.tzinfo is None else first.tz_convert("UTC")
+        first, last = as_utc(first), as_utc(last)
+        since = last - dt.timedelta(days=RATE_WINDOW_DAYS)
         days = max(1.0, min(RATE_WINDOW_DAYS, (last - first).total_seconds() / 86400))
-        from retentio.db.types import sql_time
-
         n = conn.execute(text("SELECT COUNT(*) FROM orders WHERE status = 'placed' AND placed_at > :since"),
-                         {"since": sql_time(conn.dialect.name, since.to_pydatetime())}).scalar()
+                         {"since": sql_time(conn.dialect.name, since)}).scalar()
     return {"orders": int(n or 0), "days": round(days, 1), "per_day": float(n or 0) / days,
             "until": last.isoformat()}
 

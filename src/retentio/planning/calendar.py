@@ -36,6 +36,7 @@ from sqlalchemy import Engine, text
 
 from retentio.act.guardrails import in_quiet_hours
 from retentio.db.types import sql_time
+from retentio.timezones import as_utc
 
 COLUMNS = ["customer_id", "at", "flow", "channel", "purpose", "priority", "kind"]
 MARKETING_EMAIL = ("marketing", "email")
@@ -72,8 +73,7 @@ def _enrolment_items(engine: Engine, flows: dict, start: dt.datetime, end: dt.da
         step = _next_contact_step(flow, int(idx)) if flow else None
         if step is None:
             continue
-        at = pd.Timestamp(at).tz_localize("UTC") if pd.Timestamp(at).tzinfo is None else pd.Timestamp(at)
-        at = max(at.to_pydatetime(), start)  # overdue: goes at the next run
+        at = max(as_utc(at), start)  # overdue: goes at the next run
         channel = "email" if step.type == "send" else "call"
         out.append((int(cid), at, key, channel, flow.purpose, flow.priority, "flow_step"))
     return out
@@ -88,18 +88,18 @@ def _outbox_items(engine: Engine, end: dt.datetime, customer_id: int | None) -> 
     with engine.connect() as conn:
         rows = conn.execute(text(f"SELECT customer_id, not_before, flow_key, channel, purpose, priority FROM outbox "
                                  f"WHERE {where}"), params).fetchall()
-    out = []
-    for cid, at, key, channel, purpose, prio in rows:
-        at = pd.Timestamp(at)
-        at = at.tz_localize("UTC") if at.tzinfo is None else at
-        out.append((int(cid), at.to_pydatetime(), key or "", channel, purpose, int(prio or 0), "outbox"))
-    return out
+    return [(int(cid), as_utc(at), key or "", channel, purpose, int(prio or 0), "outbox")
+            for cid, at, key, channel, purpose, prio in rows]
 
 
-def _view(engine: Engine) -> pd.DataFrame:
+def _view(engine: Engine, customer_id: int | None) -> pd.DataFrame:
+    """The view's columns the occasions need; for one customer only their row (a customer page must not
+    read the whole view)."""
     from retentio.act import view_store
 
     table, _ = view_store.current(engine)
+    if customer_id is not None:
+        table = table.filter(table.customer_id == customer_id)
     cols = ["customer_id", "birthday", "email_marketing", "time_zone"]
     return view_store.run_query(table.select(*cols)).to_pandas()
 
@@ -164,17 +164,15 @@ def plan(engine: Engine, start: dt.datetime, end: dt.datetime, customer_id: int 
     items = _enrolment_items(engine, by_key, start, end, customer_id) + _outbox_items(engine, end, customer_id)
     frames = [pd.DataFrame(items, columns=COLUMNS)]
     try:
-        view = _view(engine)
+        view = _view(engine, customer_id)
     except Exception:  # no refresh yet: no view, so no occasions to plan
         view = None
-    if view is not None and customer_id is not None:
-        view = view[view["customer_id"] == customer_id]
     frames += _occasion_items(engine, flows, start, end, cfg.time_zone, _country(cfg), view)
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else \
         pd.DataFrame(columns=COLUMNS)
     df["at"] = pd.to_datetime(df["at"], utc=True)
     df = df[(df["at"] >= pd.Timestamp(start)) & (df["at"] <= pd.Timestamp(end))].reset_index(drop=True)
-    df["dropped"] = _capped(engine, df, cfg, start)
+    df["dropped"] = _capped(engine, df, cfg, start, customer_id)
     df["held_until"] = _held(df, cfg, view)
     return df
 
@@ -184,7 +182,7 @@ def _country(cfg) -> str:
     return loc.split("_")[1] if "_" in loc else "DE"
 
 
-def _capped(engine: Engine, df: pd.DataFrame, cfg, start: dt.datetime) -> np.ndarray:
+def _capped(engine: Engine, df: pd.DataFrame, cfg, start: dt.datetime, customer_id: int | None) -> np.ndarray:
     """Replay the cap per customer: already sent in the window, then the plan in time order."""
     dropped = np.zeros(len(df), dtype=bool)
     cap, window = int(cfg.frequency_cap), pd.Timedelta(days=int(cfg.frequency_window_days))
@@ -192,12 +190,15 @@ def _capped(engine: Engine, df: pd.DataFrame, cfg, start: dt.datetime) -> np.nda
         return dropped
     capped = (df["purpose"] == MARKETING_EMAIL[0]) & (df["channel"] == MARKETING_EMAIL[1])
     per = df[capped].groupby("customer_id").size()
+    params: dict[str, Any] = {"since": sql_time(engine.dialect.name, start - window.to_pytimedelta())}
+    one = ""
+    if customer_id is not None:
+        one, params["cid"] = " AND customer_id = :cid", customer_id
     with engine.connect() as conn:
         sent = pd.DataFrame(conn.execute(text(
             "SELECT customer_id, COALESCE(sent_at, created_at) FROM outbox WHERE purpose = 'marketing' "
             "AND channel = 'email' AND status IN ('sent', 'sending', 'in_doubt') AND customer_id IS NOT NULL "
-            "AND COALESCE(sent_at, created_at) > :since"),
-            {"since": sql_time(engine.dialect.name, start - window.to_pytimedelta())}).fetchall(),
+            "AND COALESCE(sent_at, created_at) > :since" + one), params).fetchall(),
             columns=["customer_id", "at"])
     sent["at"] = pd.to_datetime(sent["at"], utc=True, format="mixed")
     history = sent.groupby("customer_id")["at"].apply(list).to_dict()
@@ -220,12 +221,16 @@ def _capped(engine: Engine, df: pd.DataFrame, cfg, start: dt.datetime) -> np.nda
 def _held(df: pd.DataFrame, cfg, view: pd.DataFrame | None) -> list:
     start, end = dt.time.fromisoformat(cfg.quiet_hours_start), dt.time.fromisoformat(cfg.quiet_hours_end)
     zones = dict(zip(view["customer_id"], view["time_zone"], strict=True)) if view is not None else {}
+    known: dict[Any, zoneinfo.ZoneInfo] = {}  # one ZoneInfo per zone name, not per planned contact
     out: list = []
     for cid, at, purpose in zip(df["customer_id"], df["at"], df["purpose"], strict=True):
         if purpose != "marketing":
             out.append(None)
             continue
-        tz = zoneinfo.ZoneInfo(_zone(zones.get(cid), cfg.time_zone))
+        name = zones.get(cid)
+        if name not in known:
+            known[name] = zoneinfo.ZoneInfo(_zone(name, cfg.time_zone))
+        tz = known[name]
         local = at.to_pydatetime().astimezone(tz)
         if not in_quiet_hours(local.time(), start, end):
             out.append(None)
@@ -291,11 +296,9 @@ def customer_view(engine: Engine, customer_id: int, now: dt.datetime, days: int 
         bday = conn.execute(text("SELECT birthday FROM customers WHERE id = :c"), {"c": customer_id}).scalar()
     contacts = []
     if last is not None:
-        contacts.append((pd.Timestamp(last[2]).tz_localize("UTC") if pd.Timestamp(last[2]).tzinfo is None
-                         else pd.Timestamp(last[2]), last[0], last[1]))
+        contacts.append((as_utc(last[2]), last[0], last[1]))
     if calls is not None:
-        t = pd.Timestamp(calls)
-        contacts.append((t.tz_localize("UTC") if t.tzinfo is None else t, "call", None))
+        contacts.append((as_utc(calls), "call", None))
     latest = max(contacts, key=lambda c: c[0]) if contacts else None
     df = plan(engine, now, now + dt.timedelta(days=days), customer_id)
     planned = [{"at": r.at.isoformat(), "flow": r.flow, "channel": r.channel, "kind": r.kind,
@@ -320,7 +323,7 @@ def customer_view(engine: Engine, customer_id: int, now: dt.datetime, days: int 
     milestones.sort(key=lambda m: m["on"])
     return {"last_contact": None if latest is None else {"at": latest[0].isoformat(), "channel": latest[1],
                                                          "flow": latest[2]},
-            "days_since_contact": None if latest is None else round((pd.Timestamp(now) - latest[0]).days),
+            "days_since_contact": None if latest is None else (now - latest[0]).days,
             "planned": planned, "milestones": milestones,
             "caps": {"frequency_cap": cfg.frequency_cap, "window_days": cfg.frequency_window_days,
                      "used_in_window": used, "quiet_hours": [cfg.quiet_hours_start, cfg.quiet_hours_end]}}

@@ -39,11 +39,12 @@ from sqlalchemy.exc import IntegrityError
 from retentio.errors import NotFound
 from retentio.i18n import Msg
 from retentio.privacy import keys
-from retentio.privacy.export import _metadata, linked_rows
+from retentio.privacy.export import all_tables, linked_rows
 from retentio.privacy.registry import ERASED_CLASSES, REGISTRY, customer_tables
 
 log = logging.getLogger(__name__)
 ERASED = "[erased]"
+ERASED_PREFIX = "erased:"  # an erased customer's number: this and the keyed hash of the old one
 # Rows of a re-imported duplicate that would restore the person's consent or collide with the
 # anonymous customer's own: dropped rather than merged.
 DROP_ON_MERGE = ("consents", "consent_events", "customer_scores", "customer_predictions")
@@ -55,7 +56,7 @@ def log_file(engine: Engine) -> Path:
     return data_root(engine) / "privacy" / "erasures.jsonl"
 
 
-def _needles(conn: Connection, rows: dict[str, list[dict[str, Any]]]) -> list[str]:
+def _needles(rows: dict[str, list[dict[str, Any]]]) -> list[str]:
     """The person's strings to look for in blobs: address, names, and what they wrote."""
     c = rows["customers"][0]
     out = {c.get("email"), c.get("first_name"), c.get("last_name"),
@@ -81,7 +82,7 @@ def _scrub_value(value: Any, pattern: re.Pattern) -> Any:
 def _scrub_blobs(conn: Connection, needles: list[str]) -> int:
     if not needles:
         return 0
-    md = _metadata()
+    md = all_tables()
     pattern = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
     changed = 0
     for name, entry in REGISTRY.items():
@@ -111,12 +112,9 @@ def _cleared(column) -> Any:
 
 
 def _anonymise(conn: Connection, customer_id: int, rows: dict[str, list[dict[str, Any]]], key: bytes,
-               now: dt.datetime) -> dict[str, int]:
-    md = _metadata()
+               key_hash: str, now: dt.datetime) -> dict[str, int]:
+    md = all_tables()
     counts: dict[str, int] = {}
-    cust = rows["customers"][0]
-    key_hash = keys.customer_key_hash(key, str(cust["external_id"])) if not str(
-        cust["external_id"]).startswith("erased:") else str(cust["external_id"])[7:]
     for name in customer_tables():
         table, entry = md.tables[name], REGISTRY[name]
         these = rows.get(name, [])
@@ -135,7 +133,7 @@ def _anonymise(conn: Connection, customer_id: int, rows: dict[str, list[dict[str
             continue
         values = {c: _cleared(table.c[c]) for c, k in entry.columns.items() if k in ERASED_CLASSES}
         if name == "customers":
-            values.update(external_id="erased:" + key_hash[:40], erased_at=now, objected_at=now)
+            values.update(external_id=ERASED_PREFIX + key_hash, erased_at=now, objected_at=now)
         if name == "outbox":
             conn.execute(update(table).where(table.c.customer_id == customer_id,
                                              table.c.status.in_(("pending", "claimed")))
@@ -161,18 +159,19 @@ def _suppress(conn: Connection, email: str | None, key: bytes, now: dt.datetime)
 
 def _erase_in(conn: Connection, customer_id: int, key: bytes, now: dt.datetime) -> tuple[dict[str, Any], list[str],
                                                                                        list[str]]:
-    md = _metadata()
+    md = all_tables()
     cust = conn.execute(select(md.tables["customers"]).where(md.tables["customers"].c.id == customer_id)).first()
     if cust is None:
         raise NotFound(Msg("no customer {id}", id=customer_id))
     email = cust._mapping["email"]
     rows = linked_rows(conn, customer_id, email)
-    needles = _needles(conn, rows)
+    needles = _needles(rows)
     message_ids = [r["message_id"] for r in rows.get("outbox", []) if r.get("message_id")]
     ext = str(cust._mapping["external_id"])
-    hashes = {"key_hash": ext[7:] if ext.startswith("erased:") else keys.customer_key_hash(key, ext),
-              "contact_hash": keys.email_hash(key, email) if email else None}
-    counts = _anonymise(conn, customer_id, rows, key, now)
+    # Erasing again (a restored backup): the number already is the hash.
+    key_hash = ext.removeprefix(ERASED_PREFIX) if ext.startswith(ERASED_PREFIX) else keys.customer_key_hash(key, ext)
+    hashes = {"key_hash": key_hash, "contact_hash": keys.email_hash(key, email) if email else None}
+    counts = _anonymise(conn, customer_id, rows, key, key_hash, now)
     _suppress(conn, email, key, now)
     counts["scrubbed_blobs"] = _scrub_blobs(conn, needles)
     return {"counts": counts, **hashes}, needles, message_ids
@@ -220,32 +219,15 @@ def erase_many(engine: Engine, customer_ids: list[int], *, actor: str, reason: s
 
 def after_commit(engine: Engine, needles: list[str], message_ids: list[str]) -> dict[str, Any]:
     """Rewrite the copies outside the tables and let SQLite drop the old pages."""
-    out: dict[str, Any] = {"view": _rewrite_view(engine), "uploads": _scrub_uploads(engine, needles),
+    from retentio.act import view_store
+
+    out: dict[str, Any] = {"view": view_store.rematerialise(engine), "uploads": _scrub_uploads(engine, needles),
                            "eml": _drop_eml(engine, message_ids)}
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first() or (0, 0, 0)
         out["wal_checkpoint"] = "busy" if busy else "ok"
     return out
-
-
-def _rewrite_view(engine: Engine) -> str:
-    from retentio.act import view_store
-    from retentio.results import latest_run
-
-    view_store.forget(engine)
-    run = latest_run(engine, required=False)
-    if run is None:
-        return "none"
-    try:
-        view_store.materialise(engine, run.id)
-    except OSError as exc:
-        # A stale file must not keep the person: remove it; readers rebuild it from the tables.
-        for old in view_store.view_dir(engine).glob("customer_view-run*.parquet"):
-            old.unlink(missing_ok=True)
-        return f"removed ({type(exc).__name__})"
-    view_store.forget(engine)
-    return "rewritten"
 
 
 ENCODINGS = ("utf-8", "cp1252", "utf-16-le", "utf-16-be")
@@ -370,7 +352,7 @@ def reapply(engine: Engine, *, now: dt.datetime | None = None, newest: int | Non
     key = keys.privacy_key(engine)
     by_key = {e["key_hash"]: e["customer_id"] for e in log_}
     by_contact = {e["contact_hash"]: e["customer_id"] for e in log_ if e.get("contact_hash")}
-    md = _metadata()
+    md = all_tables()
     customers = md.tables["customers"]
     matches: list[tuple[int, int]] = []
     query = select(customers.c.id, customers.c.external_id, customers.c.email).where(customers.c.erased_at.is_(None))
@@ -400,7 +382,7 @@ def reapply(engine: Engine, *, now: dt.datetime | None = None, newest: int | Non
 
 def _merge(conn: Connection, source: int, target: int) -> None:
     """Move a re-imported duplicate's rows to the anonymous customer and drop the duplicate."""
-    md = _metadata()
+    md = all_tables()
     for name in customer_tables():
         entry, table = REGISTRY[name], md.tables[name]
         if name == "customers" or entry.link is None or entry.link.kind != "customer":

@@ -24,7 +24,8 @@ from retentio.spreadsheet import neutralise
 FORMAT_VERSION = 1
 
 
-def _metadata():
+def all_tables():
+    """The schema's metadata with every table: importing the model modules registers them."""
     import retentio.db.act_models
     import retentio.db.loyalty_models
     import retentio.db.privacy_models
@@ -37,7 +38,7 @@ def _metadata():
 
 def linked_rows(conn: Connection, customer_id: int, email: str | None) -> dict[str, list[dict[str, Any]]]:
     """Each linked table's rows of the customer (with every column), parents before children."""
-    md = _metadata()
+    md = all_tables()
     ids: dict[str, list[Any]] = {}
     out: dict[str, list[dict[str, Any]]] = {}
     for name in customer_tables():
@@ -69,7 +70,7 @@ def linked_rows(conn: Connection, customer_id: int, email: str | None) -> dict[s
 
 def bundle(engine: Engine, customer_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]:
     with engine.connect() as conn:
-        md = _metadata()
+        md = all_tables()
         cust = conn.execute(select(md.tables["customers"]).where(md.tables["customers"].c.id == customer_id)).first()
         email = cust._mapping["email"] if cust is not None else None
         rows = linked_rows(conn, customer_id, email)
@@ -100,7 +101,7 @@ def _cell(v: Any) -> str:
 
 def files(data: dict[str, Any]) -> dict[str, str]:
     """File name -> text: ``customer.json`` and one CSV per table that has rows."""
-    md = _metadata()
+    md = all_tables()
     out = {"customer.json": json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)}
     for name, rows in data["tables"].items():
         if rows:

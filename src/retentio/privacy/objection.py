@@ -52,7 +52,7 @@ def set_objection(engine: Engine, customer_id: int, on: bool, now: dt.datetime |
             forget_profile(conn, [customer_id])
         else:
             conn.execute(update(c).where(c.c.id == customer_id).values(objected_at=None))
-    from retentio.privacy.erase import _rewrite_view
+    from retentio.act import view_store
 
-    _rewrite_view(engine)
+    view_store.rematerialise(engine)
     return {"customer_id": customer_id, "objected": on, "changed": bool(row.objected_at) != on}
