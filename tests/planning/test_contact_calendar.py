@@ -104,3 +104,17 @@ def test_days_since_last_contact_is_a_segment_field_and_triggers_keep_in_touch(s
     flow = next(f for f in builtin_flows() if f.key == "keep_in_touch")  # the built-in flow on this trigger
     lifecycle = segments.preview(db, OPERATOR, {"field": "lifecycle", "in": ["active", "at_risk"]})["customers"]
     assert segments.preview(db, OPERATOR, state_condition(flow.trigger))["customers"] <= min(2, lifecycle)
+
+
+def test_seasonal_contacts_respect_the_flows_audience(shop):
+    db = shop.engine
+    run = refresh(db, predictions=False)
+    view_store.materialise(db, run.id, now=NOW)
+    view_store.forget(db)
+    easter = {"key": "easter_new", "trigger": {"type": "calendar", "occasion": "easter", "days_before": 0},
+              "control_share": 0.0, "steps": [{"id": "mail", "type": "send", "template": "seasonal"}]}
+    for lifecycle, expected in ((["active"], 0), (["new"], 3)):
+        install(db, {**easter, "audience": {"field": "lifecycle", "in": lifecycle}})
+        month = planning.calendar(db, OPERATOR, view="month", start="2026-03-20")
+        day = next(t for t in month["totals"] if t["day"] == "2026-04-05")
+        assert day["planned"] == expected, lifecycle

@@ -119,7 +119,9 @@ def flow_evidence(engine: Engine, cost_per_message: float) -> list[dict[str, Any
         row = {"flow": c.flow, "variant": c.variant, "treated": c.treated, "control": c.control,
                "uplift_pp": c.uplift_pp, "uplift_low_pp": c.uplift_low_pp, "uplift_high_pp": c.uplift_high_pp,
                "verdict": c.verdict, "messages": c.messages_sent, "cost": spend, "extra_customers": extra,
-               "cost_per_retained": spend / extra if extra and extra > 0 else None}
+               # Only a measured lift has a cost per retained customer: a difference within the noise divided
+               # into the cost gives any number at all.
+               "cost_per_retained": spend / extra if c.verdict == "lift" and extra > 0 else None}
         out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
     return out
 

@@ -92,20 +92,30 @@ def _outbox_items(engine: Engine, end: dt.datetime, customer_id: int | None) -> 
             for cid, at, key, channel, purpose, prio in rows]
 
 
-def _view(engine: Engine, customer_id: int | None) -> pd.DataFrame:
-    """The view's columns the occasions need; for one customer only their row (a customer page must not
-    read the whole view)."""
+def _view(engine: Engine, customer_id: int | None):
+    """The view's columns the occasions need, and a function giving a flow's audience among those rows;
+    for one customer only their row (a customer page must not read the whole view)."""
     from retentio.act import view_store
+    from retentio.act.segments import compile_condition, resolver
 
     table, _ = view_store.current(engine)
     if customer_id is not None:
         table = table.filter(table.customer_id == customer_id)
     cols = ["customer_id", "birthday", "email_marketing", "time_zone"]
-    return view_store.run_query(table.select(*cols)).to_pandas()
+    frame = view_store.run_query(table.select(*cols)).to_pandas()
+    resolve = resolver(engine)
+
+    def audience(flow) -> pd.Series:
+        """Rows the flow may reach: its audience condition, as the runner applies it."""
+        if not flow.audience:
+            return pd.Series(True, index=frame.index)
+        hit = table.filter(compile_condition(table, flow.audience, resolve)).select("customer_id")
+        return frame["customer_id"].isin(set(view_store.run_query(hit).column("customer_id").to_pylist()))
+    return frame, audience
 
 
 def _occasion_items(engine: Engine, flows: list, start: dt.datetime, end: dt.datetime, tz: str, country: str,
-                    view: pd.DataFrame | None) -> list[pd.DataFrame]:
+                    view: pd.DataFrame | None, audience) -> list[pd.DataFrame]:
     from retentio.act.occasions import occasions_between
 
     out = []
@@ -116,16 +126,17 @@ def _occasion_items(engine: Engine, flows: list, start: dt.datetime, end: dt.dat
         if kind not in ("date", "calendar", "contract_ending") or view is None:
             continue
         before = int(tr.get("days_before", 0))
+        reach = view[audience(flow)]
         if kind == "calendar":
             hits = occasions_between(tr["occasion"], first - dt.timedelta(days=1), last, before,
                                      tr.get("country", country), tr.get("subdiv"))
-            reach = view.loc[view["email_marketing"].fillna(False).astype(bool), "customer_id"].to_numpy()
+            ids = reach.loc[reach["email_marketing"].fillna(False).astype(bool), "customer_id"].to_numpy()
             for _year, day in hits:
                 at = dt.datetime.combine(day, dt.time(10), zoneinfo.ZoneInfo(tz)).astimezone(dt.UTC)
-                out.append(pd.DataFrame({"customer_id": reach, "at": at, "flow": flow.key, "channel": "email",
+                out.append(pd.DataFrame({"customer_id": ids, "at": at, "flow": flow.key, "channel": "email",
                                          "purpose": flow.purpose, "priority": flow.priority, "kind": "season"}))
         elif kind == "date" and tr.get("date") == "birthday":
-            b = pd.to_datetime(view["birthday"], errors="coerce")
+            b = pd.to_datetime(reach["birthday"], errors="coerce")
             ok = b.notna()
             days = []
             d = first
@@ -134,7 +145,7 @@ def _occasion_items(engine: Engine, flows: list, start: dt.datetime, end: dt.dat
                 hit = ok & (b.dt.month == send_for.month) & (b.dt.day == send_for.day)
                 if hit.any():
                     at = dt.datetime.combine(d, dt.time(9), zoneinfo.ZoneInfo(tz)).astimezone(dt.UTC)
-                    days.append(pd.DataFrame({"customer_id": view.loc[hit, "customer_id"].to_numpy(), "at": at,
+                    days.append(pd.DataFrame({"customer_id": reach.loc[hit, "customer_id"].to_numpy(), "at": at,
                                               "flow": flow.key, "channel": "email", "purpose": flow.purpose,
                                               "priority": flow.priority, "kind": "birthday"}))
                 d += dt.timedelta(days=1)
@@ -146,6 +157,9 @@ def _occasion_items(engine: Engine, flows: list, start: dt.datetime, end: dt.dat
                                          "AND ends_at > :a AND ends_at <= :b"),
                                     {"a": sql_time(engine.dialect.name, start + ahead),
                                      "b": sql_time(engine.dialect.name, end + ahead)}).fetchall()
+            # Only customers of this plan (one customer's page shows no one else's contract) in the audience.
+            allowed = set(reach["customer_id"])
+            rows = [r for r in rows if r[0] in allowed]
             if rows:
                 ends = pd.to_datetime([r[1] for r in rows], utc=True)
                 out.append(pd.DataFrame({"customer_id": [int(r[0]) for r in rows], "at": ends - ahead,
@@ -164,10 +178,10 @@ def plan(engine: Engine, start: dt.datetime, end: dt.datetime, customer_id: int 
     items = _enrolment_items(engine, by_key, start, end, customer_id) + _outbox_items(engine, end, customer_id)
     frames = [pd.DataFrame(items, columns=COLUMNS)]
     try:
-        view = _view(engine, customer_id)
+        view, audience = _view(engine, customer_id)
     except Exception:  # no refresh yet: no view, so no occasions to plan
-        view = None
-    frames += _occasion_items(engine, flows, start, end, cfg.time_zone, _country(cfg), view)
+        view, audience = None, None
+    frames += _occasion_items(engine, flows, start, end, cfg.time_zone, _country(cfg), view, audience)
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else \
         pd.DataFrame(columns=COLUMNS)
     df["at"] = pd.to_datetime(df["at"], utc=True)
