@@ -78,8 +78,11 @@ def calendar_cmd(ctx: typer.Context,
         emit(out["rows"], [("day", "day", None), ("flow", "flow", None), ("channel", "channel", None),
                            ("planned", "planned", None), ("dropped", "dropped", None), ("held", "held", None)], fmt)
         return
+    import datetime as dt
+
     f = fmt_for(lang, state.engine())
-    emit(out["totals"], [("day", _("Day"), None), ("planned", _("Planned"), f.num),
+    emit(out["totals"], [("day", _("Day"), lambda v: f.date(dt.date.fromisoformat(v))),
+                         ("planned", _("Planned"), f.num),
                          ("dropped", _("Dropped by cap"), f.num), ("held", _("Held (quiet hours)"), f.num)], fmt)
     caps = out["caps"]
     say(_("Cap: {n} marketing e-mails per customer in {days} days; quiet hours {start}–{end}.",
