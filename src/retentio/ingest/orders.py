@@ -89,7 +89,7 @@ def prepare_orders(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st: Im
         "status": good["status"],
         "channel": good["channel"],
     })
-    write_orders(conn, out)
+    st.insert_first = write_orders(conn, out, st.insert_first)
     st.orders_touched += len(out)
     return refused
 
@@ -137,7 +137,7 @@ def _order_lines_mode(conn: Connection, df: pd.DataFrame, lines: np.ndarray, st:
         "quantity": good["quantity"], "unit_price": good["unit_price"],
         "net_amount": (good["quantity"] * good["unit_price"]).round(2),
     })
-    write_lines(conn, out)
+    st.insert_first = write_lines(conn, out, st.insert_first)
     ids = list(order_ids.values())
     recompute_totals(conn, ids)
     st.adjustments["negative_total_as_return"] += refunds_as_returns(conn, ids)

@@ -100,13 +100,17 @@ def _choice_key(value: str) -> str:
 
 def parse_enum(raw: pd.Series, fld: Field) -> Parsed:
     text = as_text(raw)
-    keys = text.map(_choice_key, na_action="ignore")
-    values = keys.map(lambda k: fld.choices.get(k), na_action="ignore").astype(object)
+    # a column holds a handful of distinct spellings: look each up once
+    choice = {v: fld.choices.get(_choice_key(v)) for v in pd.unique(text.dropna())}
+    values = text.map(choice, na_action="ignore").astype(object)
     values = values.where(values.notna(), None)
     bad = text.notna() & values.isna()
     allowed = ", ".join(sorted(set(fld.choices.values())))
     tmpl = _("unknown {field} '{value}' (expected one of: {allowed})")
-    reasons = text.map(lambda v: tmpl.format(field=fld.name, value=v, allowed=allowed), na_action="ignore")
+    reasons = None
+    if bad.any():
+        reasons = pd.Series(None, index=text.index, dtype=object)
+        reasons[bad] = [tmpl.format(field=fld.name, value=v, allowed=allowed) for v in text[bad]]
     return Parsed(values.astype(object), error_series(raw.index, bad, reasons))
 
 

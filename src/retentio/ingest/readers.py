@@ -1,9 +1,11 @@
 """Streaming readers: a file in, chunks of raw cells with their source line out.
 
-CSV is read with the standard ``csv`` module rather than pandas because only
-it reports the physical line of each record (quoted fields may span lines),
-and a record with the wrong number of fields must become a rejected row with
-its line number, not an exception for the whole file.
+CSV is read by Arrow where the physical line of every record can be known
+(:mod:`retentio.ingest.fastcsv`: no record spans lines), and otherwise with
+the standard ``csv`` module, which reports the line of each record (quoted
+fields may span lines). Either way a record with the wrong number of fields
+becomes a rejected row with its line number, not an exception for the whole
+file.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 
 from retentio.errors import InputFileError
 from retentio.i18n import Msg
+from retentio.ingest import fastcsv
 from retentio.ingest.encoding import detect_encoding, utf16_without_bom
 
 SAMPLE_BYTES = 256 * 1024
@@ -125,6 +128,18 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
     if not text_sample.strip("\ufeff \t\r\n\x00"):
         raise InputFileError(Msg("{path}: file is empty", path=str(path)))
     delimiter = opts.delimiter or sniff_delimiter(text_sample[:65536])
+    size = path.stat().st_size
+    per_line = max(1, len(sample) / max(1, text_sample.count("\n")))
+    if delimiter != "whitespace":
+        fast = fastcsv.read(path, encoding, delimiter, list(opts.header) if opts.header else None)
+        if fast is not None:
+            if not opts.header:
+                _check_header(path, fast.header, fast.header_line)
+            columns = list(opts.header) if opts.header else name_columns(fast.header)
+            source = Source(path, "csv", columns, encoding, delimiter, int(size / per_line),
+                            raw_rejects=[RawReject(line, reason) for line, reason in fast.rejects])
+            return source, (Chunk(frame, lines, text_only=True) for frame, lines in fast.chunks(columns,
+                                                                                               opts.chunk_rows))
     fh = path.open("r", encoding=encoding, errors="surrogateescape", newline="")
     if delimiter == "whitespace":
         records = _whitespace_records(fh)
@@ -143,19 +158,13 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
         if header is None:
             fh.close()
             raise InputFileError(Msg("{path}: file is empty", path=str(path)))
-        dupes = {h for h in header if header.count(h) > 1 and h}
-        if dupes:
+        try:
+            _check_header(path, header, header_line)
+        except InputFileError:
             fh.close()
-            raise InputFileError(Msg("{path}: line {line}: duplicate column names {names}", path=str(path),
-                                     line=header_line, names=str(sorted(dupes))))
-        if any("\x00" in h for h in header):
-            fh.close()
-            raise InputFileError(Msg("{path}: line {line}: the header holds NUL bytes (a binary file, or the wrong "
-                                     "--encoding?)", path=str(path), line=header_line))
+            raise
         header = name_columns(header)
     assert header is not None  # set by --header or found above
-    size = path.stat().st_size
-    per_line = max(1, len(sample) / max(1, text_sample.count("\n")))
     source = Source(path, "csv", header, encoding, delimiter, int(size / per_line))
 
     def chunks() -> Iterator[Chunk]:
@@ -194,6 +203,16 @@ def _csv(path: Path, opts: ReadOptions) -> tuple[Source, Iterator[Chunk]]:
             yield Chunk(pd.DataFrame(rows, columns=header, dtype=object), lines, text_only=True)
 
     return source, chunks()
+
+
+def _check_header(path: Path, header: list[str], line: int) -> None:
+    dupes = {h for h in header if header.count(h) > 1 and h}
+    if dupes:
+        raise InputFileError(Msg("{path}: line {line}: duplicate column names {names}", path=str(path),
+                                 line=line, names=str(sorted(dupes))))
+    if any("\x00" in h for h in header):
+        raise InputFileError(Msg("{path}: line {line}: the header holds NUL bytes (a binary file, or the wrong "
+                                 "--encoding?)", path=str(path), line=line))
 
 
 def _csv_records(reader) -> Iterator[tuple[int, list[str]]]:

@@ -36,6 +36,7 @@ class ImportState:
         self.order_customer: dict[str, Any] = {}
         self.occurrence: dict[str, int] = {}
         self.orders_touched = 0
+        self.insert_first = True  # until a row's key turns out to exist (writer.upsert_frame)
         self.adjustments: Counter = Counter()
         self.consent: Counter = Counter()
         self.last_line = 0

@@ -39,8 +39,20 @@ LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
 
 
 def as_text(raw: pd.Series) -> pd.Series:
-    text = raw.astype(object).where(raw.notna(), None).astype("string").str.strip()
+    if isinstance(raw.dtype, pd.StringDtype):  # the CSV reader's columns: text already
+        text = raw.astype("string").str.strip()
+    else:
+        text = raw.astype(object).where(raw.notna(), None).astype("string").str.strip()
     return text.where(text != "", pd.NA)
+
+
+def all_ascii(text: pd.Series) -> bool:
+    """Whether every cell is ASCII, where Unicode normalisation and invisible characters cannot apply."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text, from_pandas=True, type=pa.large_string())
+    return bool(pc.all(pc.string_is_ascii(arr)).as_py() is not False)
 
 
 def error_series(index, mask: pd.Series, reasons) -> pd.Series:
@@ -67,8 +79,10 @@ def non_scalars(raw: pd.Series, *, allow_dict: bool = False) -> pd.Series | None
 
 def normalise_key(text: pd.Series) -> pd.Series:
     """How identifiers are compared (see the module docstring)."""
-    out = text.str.normalize("NFKC").str.replace(INVISIBLE, "", regex=True).str.strip()
-    out = out.str.replace(WHOLE_WITH_ZERO, r"\1", regex=True)
+    out = text if all_ascii(text) else text.str.normalize("NFKC").str.replace(INVISIBLE, "", regex=True)
+    out = out.str.strip()
+    if out.str.contains(".", regex=False).any():
+        out = out.str.replace(WHOLE_WITH_ZERO, r"\1", regex=True)
     return out.where(out != "", pd.NA)
 
 

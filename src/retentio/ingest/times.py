@@ -154,6 +154,8 @@ def _plausible(ts: pd.Series, errors: pd.Series, fld: Field, opts, raw: pd.Serie
     early = free & (ts < EARLIEST)
     latest = LATEST_FUTURE if fld.future else opts.now + pd.Timedelta(days=1)
     late = free & (ts > latest)
+    if not (early.any() or late.any()):
+        return
     # The value as the file has it: times near year 1 or 9999 have no local Python equivalent.
     shown = as_text(raw.astype(object).map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v))
     if early.any():
