@@ -28,6 +28,7 @@ from retentio.models.gammagamma import GammaGammaFitter
 from retentio.models.nbd import NBDFitter
 from retentio.models.paretonbd import ParetoNBDFitter
 from retentio.models.rules import RulesModel
+from retentio.models.scoring import fit_rows
 from retentio.models.transactions import TransactionModel
 
 MODELS: dict[str, type[TransactionModel]] = {
@@ -36,6 +37,9 @@ MODELS: dict[str, type[TransactionModel]] = {
 }
 STOCHASTIC = ("bgnbd", "mbgnbd", "paretonbd", "nbd")
 FREQ_CLASSES = 7  # 0..6 and "7+"
+# Customers the backtest fits and judges its candidates on; beyond this the parameters' standard errors
+# are a fraction of their differences between models (docs/models.md, "Sampling").
+BACKTEST_SAMPLE = 200_000
 
 
 @dataclass
@@ -61,7 +65,10 @@ def _distinct(sm: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray, np.n
     return c.columns, c.weights, c.inverse
 
 
-def evaluate(model: TransactionModel, sm: pd.DataFrame, horizon: float, steps: pd.DataFrame) -> dict[str, Any]:
+def evaluate(model: TransactionModel, sm: pd.DataFrame, horizon: float, steps: pd.DataFrame,
+             scale: float = 1.0) -> dict[str, Any]:
+    """Holdout metrics over the customers of ``sm``; ``scale``: how many customers each row of a
+    sample stands for, so the expected cumulative purchases track the whole shop's ``steps``."""
     uniq, weights, pos = _distinct(sm)
     predicted = model.conditional_expected_purchases(horizon, **uniq)[pos]
     p_none = model.conditional_probability_of_purchases(horizon, 0, **uniq)[pos]
@@ -75,7 +82,8 @@ def evaluate(model: TransactionModel, sm: pd.DataFrame, horizon: float, steps: p
     n_steps = int(np.ceil(horizon - 1e-9))
     counts = steps.set_index("step")["purchases"].reindex(range(1, n_steps + 1), fill_value=0).cumsum()
     tracking = [{"step": k, "actual": int(counts.loc[k]),
-                 "predicted": float(np.dot(weights, model.conditional_expected_purchases(min(k, horizon), **uniq)))}
+                 "predicted": scale * float(np.dot(weights, model.conditional_expected_purchases(min(k, horizon),
+                                                                                               **uniq)))}
                 for k in range(1, n_steps + 1)]
     none = (actual == 0).astype(float)
     edges = np.quantile(p_none, np.linspace(0, 1, 11))
@@ -108,11 +116,15 @@ def ranking(results: dict[str, Any]) -> list[str]:
 
 def run_backtest(sm: pd.DataFrame, horizon: float, steps: pd.DataFrame, models=tuple(MODELS),
                  penalizer: float = 0.0, thresholds: Thresholds | None = None, *, overdue: float | None = None,
-                 calendar: pd.DataFrame | None = None, unit_days: float = 7.0) -> dict[str, Any]:
+                 calendar: pd.DataFrame | None = None, unit_days: float = 7.0,
+                 sample: int = BACKTEST_SAMPLE) -> dict[str, Any]:
     """Fit each model on the calibration summary ``sm`` (with holdout columns) and score the holdout.
 
     ``calendar``: repeat purchase days of the calibration customers per time unit since the first
-    purchase (``step, purchases``), for the tracking over calibration and holdout."""
+    purchase (``step, purchases``), for the tracking over calibration and holdout.
+    ``sample``: above this many customers, the models are fitted and judged on a random sample of
+    that size (the result says so); the thresholds still count the whole shop. What this costs
+    in accuracy is measured in docs/models.md."""
     th = thresholds or Thresholds()
     repeaters = int((sm["frequency"] > 0).sum())
     holdout_repeaters = int((sm["holdout_frequency"] > 0).sum())
@@ -132,6 +144,11 @@ def run_backtest(sm: pd.DataFrame, horizon: float, steps: pd.DataFrame, models=t
         out["fallback"] = [p.to_json() for p in problems]
         return out
     fitted_models: dict[str, TransactionModel] = {}
+    whole = sm
+    sm = fit_rows(whole, sample)
+    scale = len(whole) / len(sm)
+    if len(sm) < len(whole):
+        out["sampled"] = {"customers": len(sm), "of": len(whole)}
     for key in models:
         model = make_model(key, penalizer, overdue)
         started = time.perf_counter()
@@ -143,7 +160,7 @@ def run_backtest(sm: pd.DataFrame, horizon: float, steps: pd.DataFrame, models=t
         fit_s = time.perf_counter() - started
         fitted_models[key] = model
         out["models"][key] = {"name": model.model_name, **model.describe(), "fit_seconds": fit_s,
-                              "holdout": evaluate(model, sm, horizon, steps)}
+                              "holdout": evaluate(model, sm, horizon, steps, scale)}
     order = ranking(out["models"])
     if not order:
         out["fallback"] = Msg("no model could be fitted: {why}",
@@ -153,7 +170,7 @@ def run_backtest(sm: pd.DataFrame, horizon: float, steps: pd.DataFrame, models=t
     out["ranking"] = order
     out["spend"] = spend_backtest(sm)
     if calendar is not None:
-        out["paper_tracking"] = paper_tracking({k: m for k, m in fitted_models.items() if k in STOCHASTIC}, sm,
+        out["paper_tracking"] = paper_tracking({k: m for k, m in fitted_models.items() if k in STOCHASTIC}, whole,
                                                calendar, horizon, unit_days)
     return out
 

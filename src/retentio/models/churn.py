@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from retentio.errors import RetentioError
 from retentio.i18n import Msg
@@ -65,6 +65,10 @@ def classification_metrics(y, p) -> dict[str, float]:
             "base_rate": float(y.mean()), "customers": len(y)}
 
 
+# Rows the trees are trained on; more add little (docs/models.md, "Sampling") and cost linear time.
+MAX_TRAIN_ROWS = 200_000
+
+
 class ChurnModel:
     """Gradient-boosted churn classifier with isotonic calibration and reasons.
 
@@ -77,6 +81,10 @@ class ChurnModel:
         Folds for the out-of-fold calibration scores.
     min_rows, min_positives : int
         Fewer rows or churners than this raise :class:`InsufficientDataError`.
+    max_rows : int or None
+        Above this many rows the trees and the calibration are fitted on a
+        sample of that size, stratified by the label (``sampled_`` says so);
+        what this costs in accuracy is measured in docs/models.md, "Sampling".
     seed : int
 
     Attributes
@@ -85,12 +93,13 @@ class ChurnModel:
     calibrator_ : sklearn.linear_model.LogisticRegression (Platt scaling of the log-odds)
     features_ : list of str
     categories_ : dict of column -> categories seen in training
+    sampled_ : tuple (rows fitted on, rows given) or None
     """
 
     def __init__(self, n_estimators: int = 400, learning_rate: float = 0.02, num_leaves: int = 7,
                  min_child_samples: int = 50, subsample: float = 0.8, colsample: float = 0.8,
                  l2: float = 1.0, cv: int = 3, min_rows: int = 200, min_positives: int = 20,
-                 seed: int = 0) -> None:
+                 max_rows: int | None = MAX_TRAIN_ROWS, seed: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -101,6 +110,7 @@ class ChurnModel:
         self.cv = cv
         self.min_rows = min_rows
         self.min_positives = min_positives
+        self.max_rows = max_rows
         self.seed = seed
 
     def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +134,13 @@ class ChurnModel:
         if len(y) < self.min_rows or y.sum() < self.min_positives or (len(y) - y.sum()) < self.min_positives:
             raise InsufficientDataError(
                 Msg("churn model: {n_y} rows with {value} churners — need at least {min_rows} rows and {min_positives} of each outcome", n_y=len(y), value=int(y.sum()), min_rows=self.min_rows, min_positives=self.min_positives))
+        self.sampled_ = None
+        if self.max_rows is not None and len(y) > self.max_rows:
+            keep, _ = train_test_split(np.arange(len(y)), train_size=self.max_rows, stratify=y,
+                                       random_state=self.seed)
+            keep = np.sort(keep)
+            self.sampled_ = (len(keep), len(y))
+            X, y = X.iloc[keep], y[keep]
         self.features_ = list(X.columns)
         self.categories_ = {c: sorted(X[c].dropna().astype(str).unique().tolist())
                             for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])}

@@ -14,7 +14,7 @@ from retentio.models.base import collapse
 from retentio.models.transactions import TransactionModel
 from retentio.models.value import discounted_purchases
 
-FIT_SAMPLE = 500_000
+FIT_SAMPLE = 200_000  # docs/models.md, "Sampling": what a larger fit would add, measured
 
 
 def fit_rows(summary: pd.DataFrame, limit: int = FIT_SAMPLE, seed: int = 0) -> pd.DataFrame:

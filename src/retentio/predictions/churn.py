@@ -49,6 +49,7 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
                  "train_cutoff": (as_of - 2 * h).date().isoformat(), "validation_cutoff": (as_of - h).date().isoformat(),
                  "calibration": calibration_table(valid["churned"].to_numpy(), p),
                  "features": len(features), "attribute_features": [f for f in features if f.startswith("attr_")],
+                 "trained_on": {"rows": (model.sampled_ or (len(valid),) * 2)[0], "of": len(valid)},
                  "importance": {k: round(float(v), 4) for k, v in model.importance().head(10).items()}}
 
 
