@@ -56,8 +56,19 @@ def to_arrow(table: Table, frame: pd.DataFrame, dialect: str) -> pa.Table:
             cols[name] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in data],
                                   pa.string())
             continue
-        cols[name] = pa.array(data, from_pandas=True).cast(_arrow_type(column, dialect))
+        target = _arrow_type(column, dialect)
+        arr = pa.array(data, from_pandas=True)
+        if dialect == "postgresql" and _is_decimal(column):
+            # COPY cannot write a double into numeric: exact decimals, rounded to the column's scale
+            scale = column.type.scale or 0
+            target = pa.decimal128(column.type.precision or 38, scale)
+            arr = pc.round(arr.cast(pa.float64()), scale).cast(target)
+        cols[name] = arr.cast(target)
     return pa.table(cols)
+
+
+def _is_decimal(column) -> bool:
+    return isinstance(column.type, Numeric) and not isinstance(column.type, Float) and column.type.scale is not None
 
 
 def append_frame(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
