@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, text
 
+from retentio.analytics import sqlite_reader
+
 ORDERS_SQL = (
     "SELECT id AS order_id, customer_id, {t[placed_at]} AS placed_at, CAST(net_total AS {real}) AS net_total, "
     "status FROM orders WHERE {noindex}placed_at <= :as_of"
@@ -52,11 +54,13 @@ SUBS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("started_at", pa.timestam
 def fetch_arrow(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa.Table:
     """The query's rows as Arrow.
 
-    SQLite is read through the standard ``sqlite3`` module, the same SQLite
-    library SQLAlchemy uses: a second SQLite copy in the process (such as the
-    one bundled with the ADBC driver) releases this process's POSIX locks when
-    it closes the file, which can corrupt the database under concurrent use
-    (sqlite.org/howtocorrupt.html, section 2.2.1). PostgreSQL is read through
+    SQLite is read in this process only through the standard ``sqlite3``
+    module, the same SQLite library SQLAlchemy uses: a second SQLite copy in
+    the process (such as the one bundled with the ADBC driver) releases this
+    process's POSIX locks when it closes the file, which can corrupt the
+    database under concurrent use (sqlite.org/howtocorrupt.html, section
+    2.2.1). A large database is read by ADBC in a child process instead
+    (:mod:`retentio.analytics.sqlite_reader`). PostgreSQL is read through
     ADBC, which speaks the wire protocol and returns Arrow directly.
     """
     name = engine.dialect.name
@@ -79,6 +83,14 @@ def _columns(names: list[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
 def _fetch_sqlite(engine: Engine, sql: str, params: dict, batch: int = 250_000) -> pa.Table:
     # Times are stored as text in SQLAlchemy's format: compare in that format.
     bound = {k: v.strftime("%Y-%m-%d %H:%M:%S.%f") for k, v in params.items()}
+    path = engine.url.database
+    if sqlite_reader.worth_a_child(path):
+        inlined = sql
+        for key, value in bound.items():  # our own timestamps, formatted above: no quotes inside
+            inlined = inlined.replace(f":{key}", f"'{value}'")
+        table = sqlite_reader.read_in_child(str(path), inlined)
+        if table is not None:
+            return table
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
