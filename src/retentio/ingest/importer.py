@@ -43,6 +43,8 @@ from retentio.ingest.state import ImportState
 from retentio.spreadsheet import neutralise
 
 SHOWN_REJECTS = 20
+# From this many rows on, a first order import builds the secondary indexes after the rows (defer_indexes).
+DEFER_INDEXES_ROWS = 100_000
 
 
 @dataclass
@@ -173,11 +175,14 @@ def run_import(
                                 options={**options, "decimal": decimal, "time_zone": popts.time_zone})
         state = ImportState(mapping, path.name, default_currency, require_double_opt_in, started, popts.time_zone)
         with engine.begin() as conn:
+            deferred = defer_indexes(conn, kind, source.total_hint)
             for chunk in chunks:
                 _chunk(conn, chunk, summary, mapping, fields, popts, state)
                 last_line[0] = state.last_line
                 if progress:
                     progress(summary.rows_read, source.total_hint)
+            for sql in deferred:
+                conn.exec_driver_sql(sql)
             _finish(summary, source, state)
             if summary.rejects:
                 summary.report_path = str(_report(summary.rejects, report_path or path.with_name(
@@ -195,6 +200,33 @@ def run_import(
         raise
     _reapply_erasures(engine, summary)
     return summary
+
+
+def defer_indexes(conn, kind: str, expected_rows: int | None) -> list[str]:
+    """A first large order import on SQLite: drop the secondary indexes of ``orders`` for the import and
+    return the statements that build them again, to run before the commit.
+
+    Sorting 1M rows into two indexes once takes a fraction of updating them row by row (6 s instead of
+    21 s for the bare write; docs/benchmarks.md). DDL is transactional in SQLite: a failed import rolls
+    the indexes back with everything else, and readers (WAL) see the old snapshot with its indexes until
+    the commit. The unique key stays, because the importer's duplicate handling relies on it. Not on
+    PostgreSQL, where dropping an index locks the table against every reader for the whole import.
+    """
+    if conn.dialect.name != "sqlite" or kind != "orders" or (expected_rows or 0) < DEFER_INDEXES_ROWS:
+        return []
+    if conn.exec_driver_sql("SELECT 1 FROM orders LIMIT 1").first() is not None:
+        return []
+    found = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' "
+                                 "AND sql IS NOT NULL").all()
+    secondary = [(name, sql) for name, sql in found if not sql.lstrip().upper().startswith("CREATE UNIQUE")]
+    raw = conn.connection.driver_connection
+    if secondary and not raw.in_transaction:
+        # sqlite3 opens a transaction only before a data statement: a DROP ahead of the first INSERT would
+        # commit at once and survive a failed import
+        raw.execute("BEGIN")
+    for name, _sql in secondary:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in secondary]
 
 
 def _reapply_erasures(engine: Engine, summary: ImportSummary) -> None:
