@@ -268,7 +268,8 @@ def test_work_a_case_and_search_the_comments(server, browser):
     rows = w.page.locator("#comments tbody tr")
 
     def filtered() -> bool:
-        texts = [rows.nth(i).inner_text().lower() for i in range(rows.count())]
+        # one snapshot of all rows: counting first and reading row by row raced htmx swapping the table
+        texts = [t.lower() for t in rows.all_inner_texts()]
         return bool(texts) and all("liefer" in t or "no comments" in t for t in texts)
     for _ in range(60):  # htmx searches after a pause in typing; a slow database answers later
         if filtered():
