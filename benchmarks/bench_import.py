@@ -31,23 +31,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_refresh import make_orders  # the same synthetic orders as the refresh benchmark
+
 OUT = Path(__file__).parent / "out"
 PG_URL = os.environ.get("RETENTIO_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def make_orders(n: int, customers: int, seed: int = 1) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    cust = rng.integers(0, customers, n)
-    start = np.datetime64("2022-01-01T00:00:00")
-    secs = rng.integers(0, 3 * 365 * 86400, n)
-    total = np.round(rng.gamma(3.0, 15.0, n), 2)
-    status = np.where(rng.random(n) < 0.03, "cancelled", "placed")
-    return pa.table({
-        "order_id": pa.array(np.char.add("o", np.arange(n).astype(str))),
-        "customer_id": pa.array(np.char.add("c", cust.astype(str))),
-        "placed_at": pa.array(start + secs.astype("timedelta64[s]")),
-        "total": total, "status": status,
-    })
 
 
 def _fresh_sqlite(tag: str):

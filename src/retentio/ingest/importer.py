@@ -40,6 +40,7 @@ from retentio.ingest.parse import ParseOptions, parse_field
 from retentio.ingest.readers import Chunk, ReadOptions, Source, open_source
 from retentio.ingest.schema import fields_for
 from retentio.ingest.state import ImportState
+from retentio.ingest.writer import begin_sqlite
 from retentio.spreadsheet import neutralise
 
 SHOWN_REJECTS = 20
@@ -219,11 +220,8 @@ def defer_indexes(conn, kind: str, expected_rows: int | None) -> list[str]:
     found = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' "
                                  "AND sql IS NOT NULL").all()
     secondary = [(name, sql) for name, sql in found if not sql.lstrip().upper().startswith("CREATE UNIQUE")]
-    raw = conn.connection.driver_connection
-    if secondary and not raw.in_transaction:
-        # sqlite3 opens a transaction only before a data statement: a DROP ahead of the first INSERT would
-        # commit at once and survive a failed import
-        raw.execute("BEGIN")
+    if secondary:
+        begin_sqlite(conn.connection.driver_connection)
     for name, _sql in secondary:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
     return [sql for _name, sql in secondary]

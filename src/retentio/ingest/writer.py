@@ -86,15 +86,20 @@ def upsert_frame(conn: Connection, table: Table, frame: pd.DataFrame, keys: Sequ
         raise DBAPIError.instance(f"upsert into {table.name}", None, exc, base) from None
 
 
+def begin_sqlite(raw) -> None:
+    """Open the transaction on a ``sqlite3`` connection if none is open: sqlite3 opens one only before a
+    data statement, so a savepoint or a DROP issued first would commit at once and survive a rollback."""
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
 def _sqlite_upsert(raw, name: str, names: str, data, conflict: str, insert_first: bool) -> bool:
     import sqlite3
 
     cols = [col.to_pylist() for col in data.columns]
     insert = f'INSERT INTO "{name}" ({names}) VALUES ({", ".join("?" for _ in cols)})'
     cur = raw.cursor()
-    if not raw.in_transaction:
-        # sqlite3 opens a transaction only before a data statement; a savepoint outside one would commit on release
-        cur.execute("BEGIN")
+    begin_sqlite(raw)
     if insert_first:
         cur.execute("SAVEPOINT retentio_insert")
         try:
