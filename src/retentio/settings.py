@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # data folder; on a cluster a path all of it can read, e.g. s3a://bucket/retentio or a shared mount).
     spark_remote: str = ""
     spark_data_url: str = ""
+    # The DuckDB engine's memory limit when it works out of core (e.g. "6GB"; empty: a third of the
+    # machine's memory, at most 8 GB; docs/engines.md).
+    analytics_memory: str = ""
     # The web app: sessions get the Secure flag behind HTTPS; API requests per key and minute.
     https: bool = False
     api_rate_per_minute: int = 600

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,17 +25,19 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from retentio.analytics.milestones import customer_milestones
-from retentio.analytics.sources import load_orders, load_subscriptions
+from retentio.analytics.sources import estimated_orders, load_orders, load_subscriptions, orders_parquet
 from retentio.errors import ConfigError
 from retentio.i18n import Msg
 
 log = logging.getLogger(__name__)
 ENGINES = ("duckdb", "postgres", "pyspark")
+# From this many orders on, the DuckDB engine works out of core (measured: docs/engines.md).
+OUT_OF_CORE_ROWS = 30_000_000
 
 
 @dataclass
 class Tables:
-    orders: ibis.Table  # order_id, customer_id, placed (local), net_total, status
+    orders: ibis.Table  # order_id, customer_id, placed (local), net_total, status, currency
     subscriptions: ibis.Table  # customer_id, started, ended, cancelled (local)
     _cache: dict[str, ibis.Table] = field(default_factory=dict)
 
@@ -85,13 +88,20 @@ class Backend:
 
 
 class DuckDBBackend(Backend):
+    """In-process DuckDB. Up to ``OUT_OF_CORE_ROWS`` orders the tables are held in memory; above, the
+    orders go to Parquet batch by batch, then into a DuckDB database file in a private temporary folder,
+    with a memory limit and spilling to that folder (docs/engines.md, "Out of core")."""
+
     name = "duckdb"
 
     def __init__(self, threads: int | None = None) -> None:
         super().__init__()
         self.con = ibis.duckdb.connect()
+        self.threads = threads
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
+        self.out_of_core: dict[str, Any] | None = None
+        self._folder: str | None = None
 
     def memtable(self, frame: pd.DataFrame) -> ibis.Table:
         return self.con.create_table(self._name("mem"), frame, temp=True)
@@ -100,13 +110,58 @@ class DuckDBBackend(Backend):
         return self.con.create_table(name, table, temp=True, overwrite=True)
 
     def load(self, engine: Engine, tz: str, as_of_utc: dt.datetime) -> Tables:
-        return Tables(
-            self.register_arrow("orders", load_orders(engine, tz, as_of_utc)),
-            self.register_arrow("subscriptions", load_subscriptions(engine, tz, as_of_utc)),
-        )
+        subs = load_subscriptions(engine, tz, as_of_utc)
+        if estimated_orders(engine) >= OUT_OF_CORE_ROWS:
+            orders = self._orders_out_of_core(engine, tz, as_of_utc)
+        else:
+            orders = self.register_arrow("orders", load_orders(engine, tz, as_of_utc))
+        return Tables(orders, self.register_arrow("subscriptions", subs))
+
+    def _orders_out_of_core(self, engine: Engine, tz: str, as_of_utc: dt.datetime) -> ibis.Table:
+        import tempfile
+        from pathlib import Path
+
+        from retentio.settings import get_settings
+        from retentio.storage import folder
+
+        self._folder = tempfile.mkdtemp(prefix="refresh-", dir=folder(engine, "analytics"))
+        limit = get_settings().analytics_memory or _default_memory_limit()
+        self.con.disconnect()
+        self.con = ibis.duckdb.connect(str(Path(self._folder) / "analytics.duckdb"))
+        for key, value in (("memory_limit", limit), ("temp_directory", str(Path(self._folder) / "spill")),
+                           ("preserve_insertion_order", "false")):
+            self.con.raw_sql(f"SET {key} = '{value.replace(chr(39), '')}'")
+        if self.threads:
+            self.con.raw_sql(f"SET threads = {int(self.threads)}")
+        parquet = Path(self._folder) / "orders.parquet"
+        schema = orders_parquet(engine, as_of_utc, parquet)
+        utc = "to_timestamp(placed_at)" if pa.types.is_integer(schema.field("placed_at").type) \
+            else "placed_at AT TIME ZONE 'UTC'"
+        zone = tz.replace("'", "")
+        self.con.raw_sql(
+            f"CREATE TABLE orders AS SELECT order_id, customer_id, timezone('{zone}', {utc}) AS placed, "
+            f"net_total, status, currency FROM read_parquet('{parquet}')")
+        parquet.unlink()
+        self.out_of_core = {"orders": int(self.con.table("orders").count().execute()), "memory_limit": limit}
+        return self.con.table("orders")
 
     def close(self) -> None:
         self.con.disconnect()
+        if self._folder:
+            import shutil
+
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+
+def _default_memory_limit() -> str:
+    """A third of the machine's memory, at most 8 GB: the rest is for the per-customer frames of the
+    prediction stage, which live in Python."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return "4GB"
+    return f"{max(1, min(8, total // 3 >> 30))}GB"
 
 
 class PostgresBackend(Backend):
@@ -134,7 +189,7 @@ class PostgresBackend(Backend):
 
         orders = self.con.sql(
             f"SELECT id::bigint AS order_id, customer_id::bigint AS customer_id, {local('placed_at')} AS placed, "
-            f"net_total::float8 AS net_total, status FROM orders WHERE placed_at <= '{as_of}'")
+            f"net_total::float8 AS net_total, status, currency FROM orders WHERE placed_at <= '{as_of}'")
         subs = self.con.sql(
             f"SELECT customer_id::bigint AS customer_id, {local('started_at')} AS started, "
             f"{local('COALESCE(ends_at, cancelled_at)')} AS ended, {local('cancelled_at')} AS cancelled "

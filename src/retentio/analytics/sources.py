@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -19,7 +20,7 @@ from retentio.analytics import sqlite_reader
 
 ORDERS_SQL = (
     "SELECT id AS order_id, customer_id, {t[placed_at]} AS placed_at, CAST(net_total AS {real}) AS net_total, "
-    "status FROM orders WHERE {noindex}placed_at <= :as_of"
+    "status, currency FROM orders WHERE {noindex}placed_at <= :as_of"
 )
 SUBS_SQL = (
     "SELECT customer_id, {t[started_at]} AS started_at, {t[ends_at]} AS ends_at, "
@@ -46,7 +47,7 @@ class _Times(dict):
 
 ORDERS_SCHEMA = pa.schema([("order_id", pa.int64()), ("customer_id", pa.int64()),
                            ("placed_at", pa.timestamp("us")), ("net_total", pa.float64()),
-                           ("status", pa.string())])
+                           ("status", pa.string()), ("currency", pa.string())])
 SUBS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("started_at", pa.timestamp("us")),
                          ("ends_at", pa.timestamp("us")), ("cancelled_at", pa.timestamp("us"))])
 
@@ -105,6 +106,46 @@ def _fetch_sqlite(engine: Engine, sql: str, params: dict, batch: int = 250_000) 
     if not parts:
         return pa.table({c: pa.array([], pa.null()) for c in names})
     return pa.concat_tables(parts, promote_options="permissive")
+
+
+def estimated_orders(engine: Engine) -> int:
+    """About how many orders there are, cheaply (the largest id: an index lookup, not a count)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT max(id) FROM orders")).scalar() or 0)
+
+
+def orders_parquet(engine: Engine, as_of_utc: dt.datetime, out: Path) -> pa.Schema:
+    """The orders up to ``as_of_utc`` as one Parquet file, written batch by batch so memory stays bounded at
+    any size; returns its schema (``placed_at``: epoch seconds from SQLite, a UTC timestamp otherwise)."""
+    name = engine.dialect.name
+    sql = ORDERS_SQL.format(real=REAL.get(name, "REAL"), noindex=NO_INDEX.get(name, ""), t=_Times(name))
+    as_of = _naive_utc(as_of_utc)
+    schema = ORDERS_SCHEMA if name != "sqlite" else ORDERS_SCHEMA.set(2, pa.field("placed_at", pa.int64()))
+    if name == "sqlite":
+        stamp = as_of.strftime("%Y-%m-%d %H:%M:%S.%f")
+        if sqlite_reader.worth_a_child(engine.url.database) and sqlite_reader.to_parquet(
+                str(engine.url.database), sql.replace(":as_of", f"'{stamp}'"), out, schema):
+            return schema
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(sql, {"as_of": stamp})
+            names = [d[0] for d in cur.description]
+            sqlite_reader.write_parquet((_columns(names, rows).to_batches()[0]
+                                         for rows in iter(lambda: cur.fetchmany(250_000), [])), str(out), schema)
+        finally:
+            raw.close()
+    elif name == "postgresql":
+        import adbc_driver_postgresql.dbapi as adbc
+
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with adbc.connect(url) as conn, conn.cursor() as cur:
+            cur.execute(sql.replace(":as_of", f"'{as_of.isoformat(sep=' ')}'::timestamp"))
+            sqlite_reader.write_parquet(cur.fetch_record_batch(), str(out), schema)
+    else:
+        sqlite_reader.write_parquet(fetch_arrow(engine, ORDERS_SQL, {"as_of": as_of}, schema).to_batches(),
+                                    str(out), schema)
+    return schema
 
 
 def _fetch_postgres(engine: Engine, sql: str, params: dict) -> pa.Table:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # Below this the in-process read is as fast as starting a child (measured: docs/benchmarks.md).
 CHILD_MIN_BYTES = 64 << 20
 TIMEOUT_S = 6 * 3600
+ROW_GROUP = 1 << 20
 
 
 def worth_a_child(path: str | None) -> bool:
@@ -65,12 +66,60 @@ def read_in_child(path: str, sql: str) -> pa.Table | None:
             return pa.ipc.open_file(src).read_all()
 
 
+def to_parquet(path: str, sql: str, out: Path, schema: pa.Schema) -> bool:
+    """Write the rows of ``sql`` to the Parquet file ``out`` batch by batch (bounded memory at any size);
+    False when the child could not."""
+    job = {"db": path, "sql": sql, "out": str(out), "parquet": schema.serialize().to_pybytes().hex()}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "retentio.analytics.sqlite_reader"], input=json.dumps(job),
+                              text=True, capture_output=True, timeout=TIMEOUT_S, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("the SQLite reader process did not run (%s)", type(exc).__name__)
+        return False
+    if proc.returncode != 0 or not out.exists():
+        log.warning("the SQLite reader process failed (%s)", (proc.stderr.strip().splitlines() or ["?"])[-1][:200])
+        return False
+    return True
+
+
+def write_parquet(batches, out: str, schema: pa.Schema) -> int:
+    """Record batches into one Parquet file under a temporary name, renamed when complete: a reader never
+    sees a half-written file. Every batch is cast to ``schema`` (a driver may type an all-NULL batch as null)."""
+    import pyarrow.parquet as pq
+
+    tmp, rows = out + ".part", 0
+    pending: list[pa.RecordBatch] = []
+
+    def flush(writer) -> None:
+        # one row group per write: gather small driver batches into groups of about a million rows
+        writer.write_table(pa.Table.from_batches([b.cast(schema) for b in pending], schema))
+        pending.clear()
+
+    with pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
+        for batch in batches:
+            if batch.num_rows:
+                pending.append(batch)
+                rows += batch.num_rows
+                if sum(b.num_rows for b in pending) >= ROW_GROUP:
+                    flush(writer)
+        if pending:
+            flush(writer)
+    os.replace(tmp, out)
+    return rows
+
+
 def main() -> None:
     import adbc_driver_sqlite.dbapi as adbc
 
     job = json.loads(sys.stdin.read())
     with adbc.connect(job["db"]) as conn, conn.cursor() as cur:
+        # the driver's default of 1,024 rows per batch costs more in per-batch work than the reading itself
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 16)})
         cur.execute(job["sql"])
+        if job.get("parquet"):
+            schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(job["parquet"])))
+            write_parquet(cur.fetch_record_batch(), job["out"], schema)
+            return
         table = cur.fetch_arrow_table()
     tmp = job["out"] + ".part"
     with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:

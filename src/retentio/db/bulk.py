@@ -23,6 +23,13 @@ from sqlalchemy import JSON, BigInteger, Date, Engine, Float, Integer, Numeric, 
 from retentio.db.types import UTCDateTime
 
 
+class JsonText(str):
+    """A value that is JSON text already, written as is into a JSON column (a list per row of 10M would
+    take ten times the memory of its text)."""
+
+    __slots__ = ()
+
+
 def _arrow_type(column, dialect: str) -> pa.DataType:
     t = column.type
     if isinstance(t, UTCDateTime):
@@ -53,8 +60,8 @@ def to_arrow(table: Table, frame: pd.DataFrame, dialect: str) -> pa.Table:
             cols[name] = pc.strftime(ts, format="%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else ts
             continue
         if _is_json(column):
-            cols[name] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in data],
-                                  pa.string())
+            cols[name] = pa.array([None if v is None else v if isinstance(v, JsonText) else
+                                   json.dumps(v, ensure_ascii=False) for v in data], pa.string())
             continue
         target = _arrow_type(column, dialect)
         arr = pa.array(data, from_pandas=True)

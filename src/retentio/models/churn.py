@@ -22,6 +22,7 @@ need the heavy ``shap`` package.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import lightgbm as lgb
@@ -34,6 +35,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from retentio.errors import RetentioError
 from retentio.i18n import Msg
 from retentio.models.base import InsufficientDataError
+from retentio.models.treeshap import grouped_contributions
 
 
 def lift_at(y: np.ndarray, p: np.ndarray, share: float = 0.1) -> float:
@@ -165,23 +167,35 @@ class ChurnModel:
         contrib = self.booster_.predict(self._frame(X), pred_contrib=True)
         return pd.DataFrame(contrib[:, :-1], columns=self.features_, index=X.index)
 
+    def reason_matrix(self, X: pd.DataFrame, reason_of: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """Reason names and, per row, each reason's push: the TreeSHAP contributions of its features, summed
+        (exact, over distinct decisions: :mod:`retentio.models.treeshap`)."""
+        unmapped = [f for f in self.features_ if f not in reason_of]
+        if unmapped:
+            raise RetentioError(Msg("no churn reason for feature(s) {value}", value=', '.join(unmapped)))
+        names, group_of = np.unique([reason_of[f] for f in self.features_], return_inverse=True)
+        return names, grouped_contributions(self.booster_, self._frame(X), group_of, len(names))
+
     def reasons(self, X: pd.DataFrame, reason_of: Mapping[str, str], top: int = 3,
                 min_push: float = 0.05) -> list[list[dict[str, float | str]]]:
         """Per row, up to ``top`` churn reasons with the largest positive push
         (summed over the features mapped to each reason)."""
-        contrib = self.contributions(X)
-        unmapped = [f for f in contrib.columns if f not in reason_of]
-        if unmapped:
-            raise RetentioError(Msg("no churn reason for feature(s) {value}", value=', '.join(unmapped)))
-        by_reason = contrib.T.groupby(pd.Series(reason_of)[contrib.columns].to_numpy()).sum().T
-        values = by_reason.to_numpy()
-        names = by_reason.columns.to_numpy()
-        order = np.argsort(-values, axis=1)[:, :top]
-        out = []
-        for i in range(len(values)):
-            out.append([{"reason": str(names[j]), "push": round(float(values[i, j]), 4)}
-                        for j in order[i] if values[i, j] >= min_push])
-        return out
+        names, values = self.reason_matrix(X, reason_of)
+        order = np.argsort(-values, axis=1, kind="stable")[:, :top]
+        return [[{"reason": str(names[j]), "push": round(float(values[i, j]), 4)}
+                 for j in order[i] if values[i, j] >= min_push] for i in range(len(values))]
+
+    def reasons_json(self, X: pd.DataFrame, reason_of: Mapping[str, str], top: int = 3,
+                     min_push: float = 0.05) -> list[str]:
+        """:meth:`reasons` as JSON text per row: a tenth of the memory of the lists at 10M customers."""
+        names, values = self.reason_matrix(X, reason_of)
+        order = np.argsort(-values, axis=1, kind="stable")[:, :top]
+        top_values = np.round(np.take_along_axis(values, order, axis=1), 4)
+        keep = top_values >= min_push
+        label = [json.dumps(str(n)) for n in names]
+        return ["[" + ", ".join(f'{{"reason": {label[j]}, "push": {v!r}}}'
+                                for j, v, k in zip(o, tv, kp, strict=True) if k) + "]"
+                for o, tv, kp in zip(order.tolist(), top_values.tolist(), keep.tolist(), strict=True)]
 
     def importance(self) -> pd.Series:
         gain = self.booster_.feature_importance(importance_type="gain")

@@ -93,8 +93,12 @@ def predict(ctx, facts: pd.DataFrame, typical_interval: float, opts: PredictionO
         scores["churn_source"] = np.where(scores["model"] == "rules", "rules", "btyd")
     missing = scores["churn_probability"].isna()
     scores.loc[missing, "churn_probability"] = scores.loc[missing, "p_no_purchase"]
-    scores["reasons"] = [r if isinstance(r, list) else rule_reasons(row)
-                         for r, row in zip(scores["reasons"], scores.to_dict("records"), strict=True)]
+    # Rule reasons where the model gave none; rows are turned into dicts only there (10M would not fit).
+    given = scores["reasons"].map(lambda r: isinstance(r, (list, str))).to_numpy(bool)
+    if not given.all():
+        rules = [rule_reasons(row) for row in scores.loc[~given].to_dict("records")]
+        scores["reasons"] = scores["reasons"].astype(object)
+        scores.loc[~given, "reasons"] = pd.Series(rules, index=scores.index[~given], dtype=object)
     scores["value_at_risk"] = scores["clv"] * scores["churn_probability"]
     summary = {"backtest": bt, "chosen": chosen or {"model": None, "reason": stages["transactions"].get("reason")},
                "churn_model": churn_info or {"status": stages["churn"]["status"],
