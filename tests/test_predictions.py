@@ -127,6 +127,9 @@ def test_at_risk_and_customer_show_predictions(demo_shop):
     assert [r["value_at_risk"] for r in rows] == sorted((r["value_at_risk"] for r in rows), reverse=True)
     assert all(r["external_id"].startswith("K") for r in rows)
     assert any(r["reasons"] for r in rows)
+    # Stored as JSON lists of reasons, never as a JSON string of JSON text.
+    assert all(isinstance(r["reasons"], list) and all(isinstance(x, dict) and x["reason"] for x in r["reasons"])
+               for r in rows)
     csv_out = runner.invoke(app, ["--db", str(path), "at-risk", "--top", "5", "--format", "csv"])
     assert csv_out.exit_code == 0 and csv_out.output.splitlines()[0].startswith("external_id,")
     table = runner.invoke(app, ["--db", str(path), "at-risk", "--top", "5", "--lang", "de"], env={"COLUMNS": "200"})

@@ -9,6 +9,7 @@ orders.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,8 +220,12 @@ def store_predictions(engine: Engine, run_id: int, preds: pd.DataFrame, as_of_ut
         if col not in df:
             df[col] = None
     df = df[PREDICTION_COLUMNS]
-    df["reasons"] = [json_safe(r) for r in df["reasons"]]
-    append_frame(engine, CustomerPrediction.__table__, df.assign(run_id=run_id))
+    # The churn model's reasons arrive as JSON text, rule reasons as lists: all become text here, so the
+    # column is written as is whatever dtype pandas gave it.
+    df["reasons"] = pd.Series([r if isinstance(r, str) else None if r is None else
+                               json.dumps(json_safe(r), ensure_ascii=False) for r in df["reasons"]],
+                              index=df.index, dtype=object)
+    append_frame(engine, CustomerPrediction.__table__, df.assign(run_id=run_id), json_text=("reasons",))
 
 
 def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.DataFrame) -> None:

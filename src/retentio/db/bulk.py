@@ -14,6 +14,7 @@ column types taken from the SQLAlchemy table, then:
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 import pandas as pd
 import pyarrow as pa
@@ -21,13 +22,6 @@ import pyarrow.compute as pc
 from sqlalchemy import JSON, BigInteger, Date, Engine, Float, Integer, Numeric, Table
 
 from retentio.db.types import UTCDateTime
-
-
-class JsonText(str):
-    """A value that is JSON text already, written as is into a JSON column (a list per row of 10M would
-    take ten times the memory of its text)."""
-
-    __slots__ = ()
 
 
 def _arrow_type(column, dialect: str) -> pa.DataType:
@@ -49,7 +43,9 @@ def _is_json(column) -> bool:
     return isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl", None), JSON)
 
 
-def to_arrow(table: Table, frame: pd.DataFrame, dialect: str) -> pa.Table:
+def to_arrow(table: Table, frame: pd.DataFrame, dialect: str, json_text: Collection[str] = ()) -> pa.Table:
+    """``frame`` as Arrow in the column types of ``table``; the columns named in ``json_text`` hold JSON text
+    already (a list of dicts per row of 10M would take ten times the memory of its text)."""
     cols = {}
     for name in frame.columns:
         column = table.c[name]
@@ -59,9 +55,12 @@ def to_arrow(table: Table, frame: pd.DataFrame, dialect: str) -> pa.Table:
             ts = pa.array(pd.to_datetime(data, utc=True).dt.tz_localize(None), pa.timestamp("us"))
             cols[name] = pc.strftime(ts, format="%Y-%m-%d %H:%M:%S") if dialect == "sqlite" else ts
             continue
+        if name in json_text:
+            cols[name] = pa.array(data, pa.string(), from_pandas=True)
+            continue
         if _is_json(column):
-            cols[name] = pa.array([None if v is None else v if isinstance(v, JsonText) else
-                                   json.dumps(v, ensure_ascii=False) for v in data], pa.string())
+            cols[name] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in data],
+                                  pa.string())
             continue
         target = _arrow_type(column, dialect)
         arr = pa.array(data, from_pandas=True)
@@ -78,10 +77,10 @@ def _is_decimal(column) -> bool:
     return isinstance(column.type, Numeric) and not isinstance(column.type, Float) and column.type.scale is not None
 
 
-def append_frame(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
-    """Append ``frame`` to ``table`` in one transaction of its own."""
+def append_frame(engine: Engine, table: Table, frame: pd.DataFrame, json_text: Collection[str] = ()) -> None:
+    """Append ``frame`` to ``table`` in one transaction of its own (``json_text``: as in :func:`to_arrow`)."""
     dialect = engine.dialect.name
-    data = to_arrow(table, frame, dialect)
+    data = to_arrow(table, frame, dialect, json_text)
     if dialect == "sqlite":
         names = ", ".join(f'"{c}"' for c in data.column_names)
         marks = ", ".join("?" for _ in data.column_names)
@@ -115,6 +114,8 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
         return
     from retentio.ingest.writer import records
 
+    # SQLAlchemy's JSON type encodes what it is given: JSON text goes back to values first.
+    frame = frame.assign(**{c: [None if v is None or v != v else json.loads(v) for v in frame[c]] for c in json_text})
     with engine.begin() as conn:
         conn.execute(table.insert(), records(frame))
 

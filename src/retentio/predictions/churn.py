@@ -14,7 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-from retentio.db.bulk import JsonText
 from retentio.errors import RetentioError
 from retentio.i18n import Msg
 from retentio.models.attributes import load_attribute_features
@@ -45,7 +44,8 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
     now = frame(as_of, label=False)
     out = pd.DataFrame({"customer_id": now["customer_id"].astype("int64"),
                         "churn_probability": model.predict_proba(now[features]),
-                        "reasons": [JsonText(t) for t in model.reasons_json(now[features], reasons)]})
+                        # JSON text: stored as is (refresh.store_predictions)
+                        "reasons": model.reasons_json(now[features], reasons)})
     return out, {"status": "ok", "horizon_days": horizon_days, "validation": metrics,
                  "train_cutoff": (as_of - 2 * h).date().isoformat(), "validation_cutoff": (as_of - h).date().isoformat(),
                  "calibration": calibration_table(valid["churned"].to_numpy(), p),
