@@ -67,10 +67,12 @@ class Context:
 def data_range(engine: Engine) -> tuple[dt.datetime, dt.datetime]:
     """First and last moment with data: orders, and contracts starting or being cancelled (a
     subscription business may have no orders at all)."""
+    # One scalar subquery per bound: SQLite answers a lone min() or max() from the index in microseconds,
+    # but min() and max() in one SELECT by scanning the whole index (4.9 s at 10M orders).
+    bounds = [func.min(Order.placed_at), func.max(Order.placed_at), func.min(Subscription.started_at),
+              func.max(Subscription.started_at), func.max(Subscription.cancelled_at)]
     with session_scope(engine) as s:
-        times = [*s.execute(select(func.min(Order.placed_at), func.max(Order.placed_at))).one(),
-                 *s.execute(select(func.min(Subscription.started_at), func.max(Subscription.started_at),
-                                   func.max(Subscription.cancelled_at))).one()]
+        times = list(s.execute(select(*(select(b).scalar_subquery() for b in bounds))).one())
     found = [t for t in map(as_utc, times) if t is not None]
     if not found:
         raise RetentioError(Msg("no orders or contracts yet: import some with `retentio import orders FILE` (or "

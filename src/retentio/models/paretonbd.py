@@ -81,7 +81,10 @@ class ParetoNBDFitter(TransactionModel):
         r, alpha, s, beta = params
         first, second = self._log_parts(params, x, tx, T, xu)
         base = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-        return -(base + np.logaddexp(first, second))
+        # Far out in the parameter space the 2F1 overflows to NaN; the optimiser treats a non-finite
+        # likelihood as a wall (models.base), so the warning would only alarm the user's console.
+        with np.errstate(invalid="ignore"):
+            return -(base + np.logaddexp(first, second))
 
     def _x0(self, x, tx, T, w):
         start = super()._x0(x, tx, T, w)
