@@ -65,3 +65,13 @@ def test_reasons_json_is_the_reasons_as_text():
     as_text = [json.loads(t) for t in model.reasons_json(X, reason_of)]
     assert as_text == model.reasons(X, reason_of)
     assert any(len(r) == 3 for r in as_text) and any(len(r) == 0 for r in as_text)
+
+
+def test_predictions_with_reasons_are_predict_proba_and_reasons():
+    X, y = _data(3000, seed=6)
+    reason_of = {"recency": "lost_touch", "purchases": "low_engagement", "value": "price", "zeroish": "quality",
+                 "nps": "service"}
+    model = ChurnModel(n_estimators=80).fit(X, y)
+    probability, why = model.predict_with_reasons(X, reason_of)
+    np.testing.assert_allclose(probability, model.predict_proba(X), rtol=1e-12, atol=1e-12)
+    assert why == model.reasons_json(X, reason_of)

@@ -170,11 +170,24 @@ class ChurnModel:
     def reason_matrix(self, X: pd.DataFrame, reason_of: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
         """Reason names and, per row, each reason's push: the TreeSHAP contributions of its features, summed
         (exact, over distinct decisions: :mod:`retentio.models.treeshap`)."""
+        names, values, _ = self._reasons_and_raw(X, reason_of)
+        return names, values
+
+    def _reasons_and_raw(self, X: pd.DataFrame, reason_of: Mapping[str, str]
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         unmapped = [f for f in self.features_ if f not in reason_of]
         if unmapped:
             raise RetentioError(Msg("no churn reason for feature(s) {value}", value=', '.join(unmapped)))
         names, group_of = np.unique([reason_of[f] for f in self.features_], return_inverse=True)
-        return names, grouped_contributions(self.booster_, self._frame(X), group_of, len(names))
+        values, raw = grouped_contributions(self.booster_, self._frame(X), group_of, len(names), with_raw=True)
+        return names, values, raw
+
+    def predict_with_reasons(self, X: pd.DataFrame, reason_of: Mapping[str, str], top: int = 3,
+                             min_push: float = 0.05) -> tuple[np.ndarray, list[str]]:
+        """:meth:`predict_proba` and :meth:`reasons_json` in one pass over the trees (the raw scores come
+        with the contributions: a second prediction of 1M rows took 4.8 s)."""
+        names, values, raw = self._reasons_and_raw(X, reason_of)
+        return self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1], self._as_json(names, values, top, min_push)
 
     def reasons(self, X: pd.DataFrame, reason_of: Mapping[str, str], top: int = 3,
                 min_push: float = 0.05) -> list[list[dict[str, float | str]]]:
@@ -189,6 +202,10 @@ class ChurnModel:
                      min_push: float = 0.05) -> list[str]:
         """:meth:`reasons` as JSON text per row: a tenth of the memory of the lists at 10M customers."""
         names, values = self.reason_matrix(X, reason_of)
+        return self._as_json(names, values, top, min_push)
+
+    @staticmethod
+    def _as_json(names: np.ndarray, values: np.ndarray, top: int, min_push: float) -> list[str]:
         order = np.argsort(-values, axis=1, kind="stable")[:, :top]
         top_values = np.round(np.take_along_axis(values, order, axis=1), 4)
         keep = top_values >= min_push

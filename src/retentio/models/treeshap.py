@@ -69,7 +69,8 @@ def _goes_left(x: np.ndarray, threshold: float, default_left: bool, missing: str
     return x <= threshold
 
 
-def grouped_contributions(booster, X: pd.DataFrame, group_of: np.ndarray, n_groups: int) -> np.ndarray:
+def grouped_contributions(booster, X: pd.DataFrame, group_of: np.ndarray, n_groups: int, *,
+                          with_raw: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Per row, the TreeSHAP contributions to the raw score summed per feature group.
 
     Parameters
@@ -79,9 +80,12 @@ def grouped_contributions(booster, X: pd.DataFrame, group_of: np.ndarray, n_grou
     group_of : int array, the group index of each feature
     n_groups : number of groups
 
+    with_raw : also return the raw score per row (computed anyway for the local-accuracy check, so a
+        caller that needs the predictions too does not predict a second time)
+
     Returns
     -------
-    ndarray of shape (len(X), n_groups)
+    ndarray of shape (len(X), n_groups); with ``with_raw``, also the raw scores, shape (len(X),)
     """
     model = booster.dump_model()
     trees = [t["tree_structure"] for t in model["tree_info"]]
@@ -89,13 +93,15 @@ def grouped_contributions(booster, X: pd.DataFrame, group_of: np.ndarray, n_grou
     onehot[np.arange(X.shape[1]), group_of] = 1.0
     onehot[:, n_groups] = 1.0  # every feature plus the bias: the raw score, for the check
     if any(_categorical(t) for t in trees) or not all(pd.api.types.is_numeric_dtype(X[c]) for c in X.columns):
-        return (booster.predict(X, pred_contrib=True) @ onehot)[:, :n_groups]
+        both = booster.predict(X, pred_contrib=True) @ onehot
+        return (both[:, :n_groups], both[:, n_groups]) if with_raw else both[:, :n_groups]
     splits: list[list] = []
     for tree in trees:
         splits.append([])
         _splits(tree, splits[-1])
     values = X.to_numpy(dtype=np.float64)
     out = np.empty((len(X), n_groups))
+    raws = np.empty(len(X))
     for lo in range(0, len(X), BLOCK_ROWS):
         block = values[lo:lo + BLOCK_ROWS]
         columns = np.ascontiguousarray(block.T)  # one feature's values side by side: fast comparisons
@@ -127,4 +133,5 @@ def grouped_contributions(booster, X: pd.DataFrame, group_of: np.ndarray, n_grou
         if len(off):
             total[off] = booster.predict(block[off], pred_contrib=True) @ onehot
         out[lo:lo + len(block)] = total[:, :n_groups]
-    return out
+        raws[lo:lo + len(block)] = raw
+    return (out, raws) if with_raw else out

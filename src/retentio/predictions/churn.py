@@ -42,10 +42,9 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
     metrics = classification_metrics(valid["churned"], p)
     model = ChurnModel().fit(valid[features], valid["churned"])
     now = frame(as_of, label=False)
-    out = pd.DataFrame({"customer_id": now["customer_id"].astype("int64"),
-                        "churn_probability": model.predict_proba(now[features]),
-                        # JSON text: stored as is (refresh.store_predictions)
-                        "reasons": model.reasons_json(now[features], reasons)})
+    probability, why = model.predict_with_reasons(now[features], reasons)
+    out = pd.DataFrame({"customer_id": now["customer_id"].astype("int64"), "churn_probability": probability,
+                        "reasons": why})  # JSON text: stored as is (refresh.store_predictions)
     return out, {"status": "ok", "horizon_days": horizon_days, "validation": metrics,
                  "train_cutoff": (as_of - 2 * h).date().isoformat(), "validation_cutoff": (as_of - h).date().isoformat(),
                  "calibration": calibration_table(valid["churned"].to_numpy(), p),
