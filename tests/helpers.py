@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from contextlib import contextmanager
 from pathlib import Path
 
+from retentio.analytics.engine import make_backend
 from retentio.ingest.importer import run_import
 from retentio.refresh import refresh
 from retentio.results import kpis
@@ -34,3 +36,15 @@ def kpi_rows(engine, analytics: str, *, window: int, period: str = "month", as_o
     refresh(engine, as_of=as_of, engine_name=analytics, active_window=window, predictions=False)
     df, _ = kpis(engine, period, window, engine_name=analytics)
     return {r["period_start"]: r for r in df.to_dict("records")}
+
+
+@contextmanager
+def loaded_tables(engine, analytics: str, tz: str, until: dt.datetime):
+    """The analytics engine ``analytics`` with the operational tables loaded up to ``until``; closed after."""
+    backend = make_backend(analytics, engine)
+    try:
+        tables = backend.load(engine, tz, until)
+        yield backend, tables
+        tables.release()
+    finally:
+        backend.close()

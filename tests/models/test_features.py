@@ -6,9 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from tests.helpers import load_orders, write_csv
+from tests.helpers import load_orders, loaded_tables, write_csv
 
-from retentio.analytics.engine import make_backend
 from retentio.db.models import Customer
 from retentio.ingest.importer import run_import
 from retentio.models.features import FEATURES, feature_frame
@@ -40,13 +39,8 @@ def test_features_and_label_on_every_engine(shop_db, tmp_path):
     ):
         summary = run_import(engine, kind, write_csv(tmp_path / f"{kind}.csv", header, rows), shop_time_zone="UTC")
         assert summary.rows_rejected == 0, summary.rejects[:3]
-    backend = make_backend(analytics, engine)
-    try:
-        tables = backend.load(engine, "UTC", dt.datetime(2024, 12, 31, tzinfo=dt.UTC))
+    with loaded_tables(engine, analytics, "UTC", dt.datetime(2024, 12, 31, tzinfo=dt.UTC)) as (backend, tables):
         df = feature_frame(backend, tables, engine, CUTOFF, "UTC", horizon_days=60, typical_interval=90)
-        tables.release()
-    finally:
-        backend.close()
     with engine.connect() as conn:
         ids = dict(conn.execute(Customer.__table__.select().with_only_columns(Customer.id, Customer.external_id)).all())
     got = df.assign(ext=df["customer_id"].map(ids)).set_index("ext")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.helpers import load_orders
+from tests.helpers import load_orders, loaded_tables
 
-from retentio.analytics.engine import make_backend
 from retentio.models.plausibility import window_maxima, window_maxima_expr
 from retentio.models.summary import purchase_days
 
@@ -44,14 +43,9 @@ EXPECTED = {
 def test_window_maxima_in_the_engine_match_the_reference(shop_db, tmp_path):
     engine, analytics = shop_db
     load_orders(engine, tmp_path, ORDERS, tz="Europe/Berlin")
-    backend = make_backend(analytics, engine)
-    try:
-        tables = backend.load(engine, "Europe/Berlin", dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
+    with loaded_tables(engine, analytics, "Europe/Berlin", dt.datetime(2024, 3, 1, tzinfo=dt.UTC)) as (backend, tables):
         days = backend.execute(purchase_days(tables))
         got = {w: tuple(backend.execute(window_maxima_expr(purchase_days(tables), w)).iloc[0]) for w in EXPECTED}
-        tables.release()
-    finally:
-        backend.close()
     for w, (purchases, revenue) in EXPECTED.items():
         assert got[w] == pytest.approx((purchases, revenue)), w
         assert window_maxima(days, w) == pytest.approx((purchases, revenue)), w

@@ -7,9 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from tests.helpers import load_orders
+from tests.helpers import load_orders, loaded_tables
 
-from retentio.analytics.engine import make_backend
 from retentio.db.models import Customer
 from retentio.ingest.importer import run_import
 from retentio.models.summary import customer_summary, holdout_steps, summary_from_database
@@ -39,15 +38,10 @@ ORDERS = [
 def test_summary_is_the_same_on_every_engine(shop_db, tmp_path):
     engine, analytics = shop_db
     load_orders(engine, tmp_path, ORDERS, tz="Europe/Berlin")
-    backend = make_backend(analytics, engine)
-    try:
-        tables = backend.load(engine, "Europe/Berlin", dt.datetime(2024, 3, 1, tzinfo=dt.UTC))
+    with loaded_tables(engine, analytics, "Europe/Berlin", dt.datetime(2024, 3, 1, tzinfo=dt.UTC)) as (backend, tables):
         sm = customer_summary(backend, tables, dt.date(2024, 2, 4), observation_end=dt.date(2024, 2, 18),
                               unit="weeks")
         steps = holdout_steps(backend, tables, dt.date(2024, 2, 4), dt.date(2024, 2, 18), "weeks")
-        tables.release()
-    finally:
-        backend.close()
     with engine.connect() as conn:
         ids = dict(conn.execute(Customer.__table__.select().with_only_columns(
             Customer.id, Customer.external_id)).all())
