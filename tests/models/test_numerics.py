@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import mpmath
 import numpy as np
 import pandas as pd
@@ -117,6 +119,64 @@ def test_unidentified_model_raises_instead_of_returning_numbers():
     tx = np.where(x > 0, T * rng.beta(np.maximum(x, 1), 1), 0.0)
     with pytest.raises(ModelFitError, match="do not identify"):
         BetaGeoFitter().fit(frequency=x, recency=tx, T=T)
+
+
+def _no_dropout(n: int, seed: int) -> dict[str, np.ndarray]:
+    """Poisson buyers with Gamma rates who never drop out, observed for 4 to 52 weeks."""
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(4, 52, n)
+    x = rng.poisson(rng.gamma(3.0, 0.5 / 3.0, n) * T)
+    tx = np.where(x > 0, T * rng.beta(np.maximum(x, 1), 1), 0.0)
+    return {"frequency": x, "recency": tx, "T": T}
+
+
+def _count_likelihoods(monkeypatch) -> list:
+    calls: list = []
+    original = ParetoNBDFitter._neg_ll_rows
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ParetoNBDFitter, "_neg_ll_rows", counted)
+    return calls
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_flat_ridge_is_refused_without_walking_it_to_the_end(monkeypatch, seed):
+    # Nobody drops out: Pareto/NBD's s -> 0, beta -> inf gains nothing. The walk is cut short once it
+    # is long and flat enough, and the Hessian test of the end of the fit refuses it there.
+    data = _no_dropout(3000, seed)
+    calls = _count_likelihoods(monkeypatch)
+    with pytest.raises(ModelFitError, match=r"do not identify parameter.*\bs\b"):
+        ParetoNBDFitter().fit(**data)
+    cut = len(calls)
+    assert np.log([c[2] for c in calls]).min() < -5  # it did walk into the ridge
+
+    import retentio.models.base as base
+    monkeypatch.setattr(base, "FLAT_SPAN", np.inf)
+    calls.clear()
+    with contextlib.suppress(ModelFitError):  # the end-of-fit test refuses it as well
+        ParetoNBDFitter().fit(**data)
+    assert cut < 0.9 * len(calls)
+
+
+@pytest.mark.parametrize(("curvature", "identified"), [(1e-3, True), (1e-6, False)])
+def test_a_long_walk_is_cut_only_when_it_gains_nothing(curvature, identified):
+    # y's optimum lies ten units from the start on the log scale.
+    # With a slope that gains steadily the walk goes all the way; on a plateau it is cut and refused.
+    from retentio.models.base import fit_mle
+
+    def neg_ll(p):
+        x, y = np.log(p)
+        return 100 * ((x - 1) ** 2 + curvature * (y - 10) ** 2)
+
+    if identified:
+        result = fit_mle(neg_ll, np.zeros(2), 100.0, 0.0, ("x", "y"), "test")
+        np.testing.assert_allclose(np.log(result["params"]), [1.0, 10.0], atol=1e-4)
+    else:
+        with pytest.raises(ModelFitError, match=r"do not identify parameter.*\by\b"):
+            fit_mle(neg_ll, np.zeros(2), 100.0, 0.0, ("x", "y"), "test")
 
 
 @pytest.mark.parametrize(("frame", "message"), [
