@@ -11,7 +11,7 @@ import pytest
 
 from retentio.errors import ConfigError, InputFileError
 from retentio.formatting import Fmt
-from retentio.i18n import Msg, message_text, resolve_lang, tr, trn, using
+from retentio.i18n import Msg, message_text, resolve_lang, trn, using
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "retentio"
@@ -117,7 +117,9 @@ def test_errors_translate_when_shown_not_when_raised():
     assert "/x/orders.csv" in en and "/x/orders.csv" in de and en != de
 
 
-def test_plural_forms():
-    assert trn("en", "{n} customer", "{n} customers", 1, n=1) == "1 customer"
-    assert trn("en", "{n} customer", "{n} customers", 2, n=2) == "2 customers"
-    assert tr("de", "Unsubscribe") == "Abmelden"
+@pytest.mark.parametrize(("lang", "n", "expected"), [
+    ("en", 1, "1 new customer"), ("en", 2, "2 new customers"), ("en", 1234, "1,234 new customers"),
+    ("de", 1, "1 neuer Kunde"), ("de", 0, "0 neue Kunden"), ("de", 1234, "1.234 neue Kunden"),
+])
+def test_plural_forms_pick_the_form_and_write_the_number_per_language(lang, n, expected):
+    assert trn(lang, "{n} new customer", "{n} new customers", n) == expected

@@ -5,7 +5,7 @@
     python tools/catalog.py check     # exit 1 on a marked string without a German translation
     python tools/catalog.py compile   # .po -> .mo (the package build does this too)
 
-Marked strings: ``_("…")``, ``N_("…")``, ``tr(lang, "…")``, ``trn(lang, "…", "…", n)``, ``Msg("…")``
+Marked strings: ``_("…")``, ``N_("…")``, ``tr(lang, "…")``, ``trn(lang, "…", "…", n)``, ``ngettext("…", "…", n)`` (templates), ``Msg("…")``
 and the error classes (``RetentioError("…")`` and its subclasses), in Python and in the Jinja2 templates.
 """
 
@@ -23,7 +23,7 @@ PO = LOCALE / "de" / "LC_MESSAGES" / "retentio.po"
 ERRORS = ("RetentioError", "InputFileError", "ConfigError", "ModelFitError", "InsufficientDataError",
           "BadToken", "SegmentError", "FlowFailed", "PermissionDenied", "NotFound", "Conflict", "LoginRefused",
           "BadSignature")
-KEYWORDS = {"_": None, "N_": None, "Msg": None, "tr": (2,), "trn": (2, 3), **{e: None for e in ERRORS}}
+KEYWORDS = {"_": None, "N_": None, "Msg": None, "tr": (2,), "trn": (2, 3), "ngettext": (1, 2), **{e: None for e in ERRORS}}
 METHODS = [("**.py", "python"), ("**/templates/**.j2", "jinja2"), ("**/templates/**.html", "jinja2")]
 
 

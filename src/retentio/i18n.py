@@ -132,8 +132,10 @@ def tr(lang: str, msgid: str, /, **args: Any) -> str:
 
 
 def trn(lang: str, singular: str, plural: str, n: int, /, **args: Any) -> str:
+    """The singular or plural form for ``n`` (German and English: one for 1, the other for the rest);
+    ``{n}`` is shown as a number of the language (1.234 in German)."""
     text = translations(lang).ngettext(singular, plural, n)
-    return text.format(**{"n": n, **{k: _arg(k, v, lang) for k, v in args.items()}})
+    return text.format(**{"n": _arg("n", n, lang), **{k: _arg(k, v, lang) for k, v in args.items()}})
 
 
 def _(msgid: str, /, **args: Any) -> str:

@@ -53,10 +53,19 @@ def test_nps_relates_to_dropout(small):
 
 
 @pytest.mark.slow
-def test_run_demo_writes_report(tmp_path):
+def test_run_demo_writes_report(tmp_path, capsys):
+    from retentio.auth.sessions import login
+    from retentio.db.session import get_engine
     from retentio.demo.run import run_demo
 
     report = run_demo(tmp_path / "demo", n_customers=2000, seed=3, lang="en")
+    # The sign-in line fits an 80-column terminal, so the password is not wrapped away from its label.
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if "password" in ln)
+    assert len(line) <= 80, line
+    email, password = re.fullmatch(r"Sign in as (\S+) with the password (\S+)", line.strip()).groups()
+    token, _ = login(get_engine(f"sqlite:///{tmp_path / 'demo' / 'retentio-demo.db'}"), email, password)
+    assert token
     html = report.read_text(encoding="utf-8")
     assert "Retention report" in html and "<svg" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing to fetch: opens offline

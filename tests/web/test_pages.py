@@ -162,3 +162,12 @@ def test_pages_are_served_while_an_import_holds_the_write_lock(sqlite_web):
         assert r.status_code == 200 and time.perf_counter() - t0 < 5
         conn.exec_driver_sql("ROLLBACK")
     locker.dispose()
+
+
+def test_the_at_risk_page_names_the_model_not_its_key(sqlite_web):
+    data = sqlite_web.api("analyst").get("/api/v1/at-risk").json()
+    assert data["model"] and data["model_name"]
+    page = sqlite_web.browser("analyst").get("/at-risk").text
+    assert f"model: {data['model_name']};" in page.replace("&#34;", '"').replace("&amp;", "&")
+    if data["model_name"] != data["model"]:
+        assert f"model: {data['model']};" not in page

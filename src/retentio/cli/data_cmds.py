@@ -11,7 +11,7 @@ from retentio.cli.base import FormatOpt, LangOpt, app, check_format, lang_of, st
 from retentio.cli.output import emit, err_console, say, to_json
 from retentio.errors import ConfigError
 from retentio.formatting import Fmt
-from retentio.i18n import N_, Msg, _, current_lang, message_text
+from retentio.i18n import N_, Msg, _, current_lang, message_text, trn
 
 KINDS = ("orders", "order-lines", "customers", "events", "subscriptions", "feedback", "cases")
 ADJUSTMENTS = {
@@ -83,7 +83,7 @@ def import_(
              kind=kind, read=summary.rows_read, imported=summary.rows_imported,
              rejected=summary.rows_rejected)
     if summary.customers_created:
-        line += _("; {n} new customers", n=summary.customers_created)
+        line += trn(current_lang(), "; {n} new customer", "; {n} new customers", summary.customers_created)
     say(line, style=style)
     if summary.preset_detected:
         say(_("The columns fit the preset {preset}, so it was used (--preset none imports without it).",

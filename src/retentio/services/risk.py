@@ -51,7 +51,7 @@ def at_risk(engine: Engine, actor: Principal, *, top: int | None = 50, min_churn
     cfg = load_config(engine)
     chosen = ((run.summary or {}).get("predictions") or {}).get("chosen", {})
     return {"as_of": plain(run.as_of), "currency": currency_of(engine, run), "model": chosen.get("model"),
-            "horizon_days": cfg.prediction_horizon_days, "customers": rows}
+            "model_name": chosen.get("name") or chosen.get("model"), "horizon_days": cfg.prediction_horizon_days, "customers": rows}
 
 
 def _ids(conn, refs: list[str]) -> dict[str, int]:

@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from retentio.formatting import Fmt
-from retentio.i18n import LANGS, N_, tr
+from retentio.i18n import LANGS, N_, tr, trn
 from retentio.labels import label, reasons_text
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("retentio.web", "templates"),
@@ -74,6 +74,9 @@ class View:
 
     def _(self, msgid: str, /, **args: Any) -> str:
         return tr(self.lang, msgid, **args)
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **args: Any) -> str:
+        return trn(self.lang, singular, plural, n, **args)
 
     def money(self, v: Any) -> str:
         return self.f.money(v)
@@ -144,7 +147,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     view = View(request, lang, context["currency"], cfg.time_zone)
     nav = [(path, tr(lang, text)) for path, text, perm in NAV if principal is not None and principal.can(perm)]
     html = _env.get_template(template).render(
-        v=view, _=view._, lang=lang, shop=cfg, user=principal, can=(principal.can if principal else lambda p: False),
+        v=view, _=view._, ngettext=view.ngettext, lang=lang, shop=cfg, user=principal, can=(principal.can if principal else lambda p: False),
         nav=nav, path=request.url.path, csrf=session.csrf_token if session else "", json_attr=_json_attr,
         query=request.url.query, **context)
     response = HTMLResponse(html, status)

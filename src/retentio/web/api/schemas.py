@@ -207,6 +207,7 @@ class AtRisk(BaseModel):
     as_of: str | None
     currency: str
     model: str | None
+    model_name: str | None = None
     horizon_days: int
     customers: list[Obj]
 
