@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, func, select
 from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, window
 from retentio.analytics.definitions import boundaries, purchases, revenue
 from retentio.analytics.engine import Backend, Tables, make_backend
-from retentio.db.bulk import append_frame
+from retentio.db.bulk import append_frame, rebuilding
 from retentio.db.models import (
     CohortResult,
     CustomerPrediction,
@@ -209,6 +209,9 @@ def store_scores(engine: Engine, run_id: int, facts: pd.DataFrame, tz: str) -> N
 
 
 PREDICTION_COLUMNS = [c.name for c in CustomerPrediction.__table__.columns if c.name not in ("id", "run_id")]
+# Keyed by a float score, so each run's rows land all over it: SQLite rebuilds it once per write instead
+# (benchmarks/bench_store.py: 1M predictions appended 1.3x, the previous run deleted 2.1x faster).
+REBUILT_INDEXES = ("ix_customer_predictions_value_at_risk",)
 
 
 def store_predictions(engine: Engine, run_id: int, preds: pd.DataFrame, as_of_utc: dt.datetime) -> None:
@@ -227,7 +230,8 @@ def store_predictions(engine: Engine, run_id: int, preds: pd.DataFrame, as_of_ut
     df["reasons"] = pd.Series([r if isinstance(r, str) else None if r is None else
                                json.dumps(json_safe(r), ensure_ascii=False) for r in df["reasons"]],
                               index=df.index, dtype=object)
-    append_frame(engine, CustomerPrediction.__table__, df.assign(run_id=run_id), json_text=("reasons",))
+    append_frame(engine, CustomerPrediction.__table__, df.assign(run_id=run_id), json_text=("reasons",),
+                 rebuild=REBUILT_INDEXES)
 
 
 def store_kpis(conn, run_id: int, granularity: str, window_days: int, df: pd.DataFrame) -> None:
@@ -307,8 +311,10 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
                 "summary": json_safe(summary), "warnings": ctx.warnings}
             conn.execute(RefreshRun.__table__.update().where(RefreshRun.__table__.c.id == run_id).values(**values))
             # The same transaction: the new run becomes visible exactly when the old rows go.
-            for model in (KpiResult, CohortResult, CustomerScore, CustomerPrediction):
+            for model in (KpiResult, CohortResult, CustomerScore):
                 conn.execute(delete(model).where(model.run_id != run_id))
+            with rebuilding(conn, CustomerPrediction.__table__, REBUILT_INDEXES):
+                conn.execute(delete(CustomerPrediction).where(CustomerPrediction.run_id != run_id))
         step("view")
         _materialise_view(engine, run_id)
         with session_scope(engine) as s:

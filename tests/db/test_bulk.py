@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pandas as pd
 import pytest
@@ -36,3 +37,53 @@ def test_json_column_round_trips(request, db, as_text):
     frame = pd.DataFrame({"id": range(1, len(DOCS) + 1), "doc": docs})
     append_frame(engine, table, frame, json_text=("doc",) if as_text else ())
     assert _read(engine, table) == DOCS
+
+
+def _scores(engine) -> sa.Table:
+    md = sa.MetaData()
+    table = sa.Table("scores", md, sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("score", sa.Float), sa.Index("ix_scores_score", "score"))
+    md.create_all(engine)
+    return table
+
+
+def _index_sql(engine) -> list:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_scores_score'").fetchall()
+
+
+def test_a_rebuilt_index_is_there_after_the_append_and_after_a_failed_one(sqlite_engine):
+    table = _scores(sqlite_engine)
+    before = _index_sql(sqlite_engine)
+    append_frame(sqlite_engine, table, pd.DataFrame({"id": [1, 2, 3], "score": [0.5, 0.1, 0.9]}),
+                 rebuild=("ix_scores_score",))
+    assert _index_sql(sqlite_engine) == before != []
+    with sqlite_engine.connect() as conn:
+        plan = " ".join(str(r) for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM scores ORDER BY score DESC LIMIT 2"))
+        assert "ix_scores_score" in plan
+        assert [r.id for r in conn.execute(sa.select(table.c.id).order_by(table.c.score.desc()))] == [3, 1, 2]
+    # A duplicate id fails the whole append: no row of it stays, and neither does the dropped index.
+    with pytest.raises(sqlite3.IntegrityError):
+        append_frame(sqlite_engine, table, pd.DataFrame({"id": [4, 1], "score": [0.7, 0.2]}),
+                     rebuild=("ix_scores_score",))
+    assert _index_sql(sqlite_engine) == before
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM scores").scalar() == 3
+
+
+def test_a_delete_with_the_index_rebuilt_keeps_it_and_a_failure_rolls_both_back(sqlite_engine):
+    from retentio.db.bulk import rebuilding
+
+    table = _scores(sqlite_engine)
+    before = _index_sql(sqlite_engine)
+    append_frame(sqlite_engine, table, pd.DataFrame({"id": [1, 2, 3, 4], "score": [0.5, 0.1, 0.9, 0.3]}))
+    with sqlite_engine.begin() as conn, rebuilding(conn, table, ("ix_scores_score",)):
+        conn.execute(table.delete().where(table.c.score < 0.4))
+    assert _index_sql(sqlite_engine) == before
+    with pytest.raises(RuntimeError), sqlite_engine.begin() as conn, rebuilding(conn, table, ("ix_scores_score",)):
+        conn.execute(table.delete())
+        raise RuntimeError("the disk is full")
+    assert _index_sql(sqlite_engine) == before
+    with sqlite_engine.connect() as conn:
+        assert [r.id for r in conn.execute(sa.select(table.c.id).order_by(table.c.score.desc()))] == [3, 1]
