@@ -87,3 +87,25 @@ def test_a_delete_with_the_index_rebuilt_keeps_it_and_a_failure_rolls_both_back(
     assert _index_sql(sqlite_engine) == before
     with sqlite_engine.connect() as conn:
         assert [r.id for r in conn.execute(sa.select(table.c.id).order_by(table.c.score.desc()))] == [3, 1]
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_times_are_written_as_sqlalchemy_writes_them(request, db):
+    import datetime as dt
+
+    from retentio.db.types import UTCDateTime
+
+    engine = request.getfixturevalue("pg_engine" if db == "postgres" else "sqlite_engine")
+    md = sa.MetaData()
+    table = sa.Table("stamps", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("at", UTCDateTime))
+    md.create_all(engine)
+    times = [dt.datetime(2026, 1, 1, 12, 3, 4, 500000, tzinfo=dt.UTC), None,
+             dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)]
+    append_frame(engine, table, pd.DataFrame({"id": [1, 2, 3, 4], "at": pd.Series(times, dtype="datetime64[us, UTC]")}))
+    with engine.begin() as conn:  # the same values through SQLAlchemy, for the stored text
+        conn.execute(table.insert(), [{"id": 10 + i, "at": t} for i, t in enumerate(times)])
+        rows = conn.execute(sa.select(table.c.id, table.c.at).order_by(table.c.id)).all()
+        assert [r.at for r in rows[:4]] == times == [r.at for r in rows[4:]]
+        if db == "sqlite":
+            text = [r[0] for r in conn.exec_driver_sql("SELECT at FROM stamps ORDER BY id")]
+            assert text[:4] == text[4:]

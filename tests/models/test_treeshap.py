@@ -67,6 +67,25 @@ def test_reasons_json_is_the_reasons_as_text():
     assert any(len(r) == 3 for r in as_text) and any(len(r) == 0 for r in as_text)
 
 
+@pytest.mark.parametrize("top", [0, 1, 3, 7])
+def test_reasons_text_is_what_json_dumps_writes(top):
+    # Whole pushes (2.0, not 2), large and tiny ones, ties, names that need escaping, rows with no reason.
+    rng = np.random.default_rng(top)
+    names = np.array(["lost_touch", 'qualität "x"', "a\\b", "</script>", "ünïcode ✓"])
+    scale = 10.0 ** rng.integers(0, 5, (4000, len(names)))
+    values = np.round(rng.normal(0, 1.5, (4000, len(names))) * scale) / scale
+    values[:50] = [2.0, 1.0, 100.0, 0.05, 1e-5]
+    values[50:60] = 0.0
+    values[60:70] = 12345.678912
+    got = ChurnModel._as_json(names, values, top, 0.05)
+    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
+    pushes = np.round(np.take_along_axis(values, order, axis=1), 4)
+    expected = [json.dumps([{"reason": str(names[j]), "push": float(v)} for j, v in zip(o, pv, strict=True)
+                            if v >= 0.05]) for o, pv in zip(order, pushes, strict=True)]
+    assert got == expected
+    assert '{"reason": "a\\\\b", "push": 100.0}' in got[0] or top == 0  # a float, not 100
+
+
 def test_predictions_with_reasons_are_predict_proba_and_reasons():
     X, y = _data(3000, seed=6)
     reason_of = {"recency": "lost_touch", "purchases": "low_engagement", "value": "price", "zeroish": "quality",

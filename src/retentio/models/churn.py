@@ -28,6 +28,8 @@ from collections.abc import Mapping
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -206,13 +208,26 @@ class ChurnModel:
 
     @staticmethod
     def _as_json(names: np.ndarray, values: np.ndarray, top: int, min_push: float) -> list[str]:
+        """Per row ``[{"reason": …, "push": …}, …]``, as ``json.dumps`` writes it, built column-wise by
+        Arrow (a Python f-string per row took 6.2 s for 1M customers)."""
         order = np.argsort(-values, axis=1, kind="stable")[:, :top]
         top_values = np.round(np.take_along_axis(values, order, axis=1), 4)
         keep = top_values >= min_push
-        label = [json.dumps(str(n)) for n in names]
-        return ["[" + ", ".join(f'{{"reason": {label[j]}, "push": {v!r}}}'
-                                for j, v, k in zip(o, tv, kp, strict=True) if k) + "]"
-                for o, tv, kp in zip(order.tolist(), top_values.tolist(), keep.tolist(), strict=True)]
+        if order.shape[1] == 0:
+            return ["[]"] * len(values)
+        labels = pa.array([json.dumps(str(n)) for n in names], pa.string())
+        pieces = []
+        for k in range(order.shape[1]):
+            number = pa.array(top_values[:, k]).cast(pa.string())
+            # Arrow writes the shortest round-trip digits like repr(), but 2.0 as "2": JSON's 2.0 is a float.
+            whole = pc.invert(pc.match_substring_regex(number, r"[.eEna]"))
+            number = pc.if_else(whole, pc.binary_join_element_wise(number, ".0", ""), number)
+            piece = pc.binary_join_element_wise(", " if k else "", '{"reason": ', labels.take(pa.array(order[:, k])),
+                                                ', "push": ', number, "}", "")
+            # The pushes fall along each row, so the kept reasons are a prefix: no separator to skip.
+            # (null_handling="skip" would have done it, but drops the rows that are all null: pyarrow 26.)
+            pieces.append(pc.if_else(pa.array(keep[:, k]), piece, ""))
+        return pc.binary_join_element_wise("[", *pieces, "]", "").to_pylist()
 
     def importance(self) -> pd.Series:
         gain = self.booster_.feature_importance(importance_type="gain")
