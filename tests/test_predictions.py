@@ -165,3 +165,16 @@ def test_thin_history_falls_back_to_rules_and_says_so(tmp_path):
     assert df["churn_probability"].between(0, 1).all() and df["clv"].notna().all()
     res = runner.invoke(app, ["--db", str(tmp_path / "small.db"), "predict", "--lang", "en"])
     assert "Rules instead" in res.output
+
+
+@pytest.mark.parametrize("n", [500, 250_000])
+def test_the_check_model_is_judged_on_all_rows_or_a_stratified_sample(n):
+    from retentio.models.churn import MAX_TRAIN_ROWS
+    from retentio.predictions.churn import evaluation_rows
+
+    y = (np.random.default_rng(3).random(n) < 0.13).astype(int)
+    rows = evaluation_rows(y)
+    assert len(rows) == min(n, MAX_TRAIN_ROWS) and len(np.unique(rows)) == len(rows)
+    assert np.all(np.diff(rows) > 0)
+    assert abs(y[rows].mean() - y.mean()) < 1e-4  # the label's share is kept
+    assert np.array_equal(rows, evaluation_rows(y))  # the same rows in every run
