@@ -63,6 +63,7 @@ def test_run_demo_writes_report(tmp_path, capsys):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if "password" in ln)
     assert len(line) <= 80, line
+    assert "then open http://127.0.0.1:8000" in out.splitlines()
     email, password = re.fullmatch(r"Sign in as (\S+) with the password (\S+)", line.strip()).groups()
     token, _ = login(get_engine(f"sqlite:///{tmp_path / 'demo' / 'retentio-demo.db'}"), email, password)
     assert token

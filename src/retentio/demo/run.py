@@ -154,8 +154,9 @@ def _run_demo(out: Path, n_customers: int, seed: int, lang: str) -> Path:
     say(tr(lang, "      retentio --db {db} flows list · flows report · flows outbox · flows calls", db=str(db)),
         err=True)
     email, password = demo_login(engine)
-    # Two lines, so that the password does not wrap onto a line of its own in an 80-column terminal.
-    say(tr(lang, "Dashboard: retentio --db {db} serve, then open http://127.0.0.1:8000", db=str(db)), style="bold")
+    # Short lines, so that nothing wraps in an 80-column terminal (the password least of all).
+    say(tr(lang, "Dashboard: retentio --db {db} serve", db=str(db)), style="bold")
+    say(tr(lang, "then open http://127.0.0.1:8000"), style="bold")
     say(tr(lang, "Sign in as {email} with the password {password}", email=email, password=password), style="bold")
     return report
 
