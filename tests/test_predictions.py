@@ -170,7 +170,7 @@ def test_thin_history_falls_back_to_rules_and_says_so(tmp_path):
 @pytest.mark.parametrize("n", [500, 250_000])
 def test_the_check_model_is_judged_on_all_rows_or_a_stratified_sample(n):
     from retentio.models.churn import MAX_TRAIN_ROWS
-    from retentio.predictions.churn import evaluation_rows
+    from retentio.models.churn import stratified_rows as evaluation_rows
 
     y = (np.random.default_rng(3).random(n) < 0.13).astype(int)
     rows = evaluation_rows(y)

@@ -75,6 +75,13 @@ def to_arrow(table: Table, frame: pd.DataFrame, dialect: str, json_text: Collect
     return pa.table(cols)
 
 
+def begin_sqlite(raw) -> None:
+    """Open the transaction on a ``sqlite3`` connection if none is open: sqlite3 opens one only before a
+    data statement, so a savepoint or a DROP issued first would commit at once and survive a rollback."""
+    if not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
 def _is_decimal(column) -> bool:
     return isinstance(column.type, Numeric) and not isinstance(column.type, Float) and column.type.scale is not None
 
@@ -83,10 +90,8 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame, json_text: C
                  rebuild: Collection[str] = ()) -> None:
     """Append ``frame`` to ``table`` in one transaction of its own (``json_text``: as in :func:`to_arrow`).
 
-    ``rebuild`` names SQLite indexes whose keys arrive in random order (a float score): they are
-    dropped before the rows go in and built again after, in the same transaction, so readers see
-    the index before and after and never without it. One sort instead of a random B-tree insert
-    per row: 1M predictions took 13.4 s with the value-at-risk index kept, 8.3 s + 1.1 s rebuilt.
+    ``rebuild`` names SQLite indexes whose keys arrive in random order (a float score): built
+    again after the rows instead of updated per row (:func:`rebuilding`).
     """
     dialect = engine.dialect.name
     data = to_arrow(table, frame, dialect, json_text)
@@ -94,25 +99,10 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame, json_text: C
         names = ", ".join(f'"{c}"' for c in data.column_names)
         marks = ", ".join("?" for _ in data.column_names)
         rows = zip(*(col.to_pylist() for col in data.columns), strict=True)
-        raw = engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute("BEGIN IMMEDIATE")  # explicit: the DDL below must not commit on its own
-            definitions = [row[0] for name in rebuild for row in cur.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ? AND tbl_name = ?",
-                (name, table.name))]
-            for name in rebuild:
-                cur.execute(f'DROP INDEX IF EXISTS "{name}"')
+        with engine.begin() as conn, rebuilding(conn, table, rebuild):
+            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             # any iterable of rows is fine for sqlite3 (the stubs ask for a Sequence); a list would copy them all
-            cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)  # type: ignore[arg-type]
-            for sql in definitions:
-                cur.execute(sql)
-            raw.commit()
-        except BaseException:
-            raw.rollback()
-            raise
-        finally:
-            raw.close()
+            cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
         return
     if dialect == "postgresql":
         import adbc_driver_postgresql.dbapi as adbc
@@ -142,8 +132,10 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame, json_text: C
 
 def rebuilding(conn: Connection, table: Table, indexes: Collection[str]):
     """A context in which ``indexes`` of ``table`` are dropped, built again on leaving (SQLite only, in
-    the caller's transaction): deleting a run's million rows from a float index costs random B-tree
-    deletes, 8.0 s for 1M predictions against 3.9 s with the index rebuilt (benchmarks/bench_store.py)."""
+    the caller's transaction, so readers never see the table without them): appending or deleting a
+    run's million rows keyed by a float costs random B-tree updates — 1M predictions appended in 18.2 s
+    against 13.9 s, the previous run deleted in 8.0 s against 3.9 s (benchmarks/bench_store.py).
+    The importer's first large import does the same for ``orders`` (ingest/importer.py, defer_indexes)."""
     return _Rebuilding(conn, table, indexes if conn.dialect.name == "sqlite" else ())
 
 
@@ -153,9 +145,8 @@ class _Rebuilding:
         self.definitions: list[str] = []
 
     def __enter__(self) -> None:
-        if self.indexes and not self.conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-            # sqlite3 opens its transaction before DML only: a DROP first would commit on its own.
-            self.conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if self.indexes:
+            begin_sqlite(self.conn.connection.driver_connection)
         for name in self.indexes:
             sql = self.conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ? "
                                             "AND tbl_name = ?", (name, self.table.name)).scalar()

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from retentio.db.bulk import begin_sqlite
 from retentio.db.models import ImportRun
 from retentio.db.types import table_of
 from retentio.errors import InputFileError, RetentioError
@@ -40,7 +41,6 @@ from retentio.ingest.parse import ParseOptions, parse_field
 from retentio.ingest.readers import Chunk, ReadOptions, Source, open_source
 from retentio.ingest.schema import fields_for
 from retentio.ingest.state import ImportState
-from retentio.ingest.writer import begin_sqlite
 from retentio.spreadsheet import neutralise
 
 SHOWN_REJECTS = 20

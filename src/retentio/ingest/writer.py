@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from retentio.db.bulk import to_arrow
+from retentio.db.bulk import begin_sqlite, to_arrow
 from retentio.db.models import Customer, Order, OrderLine, Product
 from retentio.db.types import table_of
 
@@ -84,13 +84,6 @@ def upsert_frame(conn: Connection, table: Table, frame: pd.DataFrame, keys: Sequ
     except base as exc:
         # as SQLAlchemy would raise it, so callers handle one kind of database error (never with the rows)
         raise DBAPIError.instance(f"upsert into {table.name}", None, exc, base) from None
-
-
-def begin_sqlite(raw) -> None:
-    """Open the transaction on a ``sqlite3`` connection if none is open: sqlite3 opens one only before a
-    data statement, so a savepoint or a DROP issued first would commit at once and survive a rollback."""
-    if not raw.in_transaction:
-        raw.execute("BEGIN")
 
 
 def _sqlite_upsert(raw, name: str, names: str, data, conflict: str, insert_first: bool) -> bool:

@@ -73,6 +73,15 @@ def classification_metrics(y, p) -> dict[str, float]:
 MAX_TRAIN_ROWS = 200_000
 
 
+def stratified_rows(y: np.ndarray, limit: int = MAX_TRAIN_ROWS, seed: int = 0) -> np.ndarray:
+    """All row numbers of ``y``, or a sorted sample of ``limit`` of them with the label's shares kept."""
+    rows = np.arange(len(y))
+    if len(y) <= limit:
+        return rows
+    keep, _ = train_test_split(rows, train_size=limit, stratify=y, random_state=seed)
+    return np.sort(keep)
+
+
 class ChurnModel:
     """Gradient-boosted churn classifier with isotonic calibration and reasons.
 
@@ -140,9 +149,7 @@ class ChurnModel:
                 Msg("churn model: {n_y} rows with {value} churners — need at least {min_rows} rows and {min_positives} of each outcome", n_y=len(y), value=int(y.sum()), min_rows=self.min_rows, min_positives=self.min_positives))
         self.sampled_ = None
         if self.max_rows is not None and len(y) > self.max_rows:
-            keep, _ = train_test_split(np.arange(len(y)), train_size=self.max_rows, stratify=y,
-                                       random_state=self.seed)
-            keep = np.sort(keep)
+            keep = stratified_rows(y, self.max_rows, self.seed)
             self.sampled_ = (len(keep), len(y))
             X, y = X.iloc[keep], y[keep]
         self.features_ = list(X.columns)
