@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from retentio.analytics import frames
 from retentio.analytics.milestones import customer_milestones
 from retentio.analytics.sources import estimated_orders, load_orders, load_subscriptions, orders_parquet
 from retentio.errors import ConfigError
@@ -108,6 +109,9 @@ class DuckDBBackend(Backend):
 
     def register_arrow(self, name: str, table: pa.Table) -> ibis.Table:
         return self.con.create_table(name, table, temp=True, overwrite=True)
+
+    def execute(self, expr: ibis.Expr) -> pd.DataFrame:
+        return frames.execute(self.con, expr)
 
     def load(self, engine: Engine, tz: str, as_of_utc: dt.datetime) -> Tables:
         subs = load_subscriptions(engine, tz, as_of_utc)

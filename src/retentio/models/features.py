@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from retentio.analytics.definitions import customer_purchases, days_between
+from retentio.analytics.definitions import customer_purchases, days_between, is_purchase
 from retentio.analytics.engine import Backend, Tables
 from retentio.db.models import Event, Feedback, ServiceCase
 from retentio.timezones import to_utc
@@ -43,24 +43,26 @@ FEATURES = list(REASON_OF)
 
 def order_features(t: Tables, cutoff: dt.datetime) -> ibis.Table:
     c = ibis.literal(cutoff, type="timestamp")
+    o = t.orders.filter(t.orders.customer_id.notnull() & (t.orders.placed < c))
+    buy = is_purchase(o)
+    age = days_between(c, o.placed)
+    # One pass over the orders for purchases and returns alike; counts, not sums of 0/1, so that DuckDB
+    # answers in BIGINT rather than DECIMAL(38, 0).
+    per = o.group_by("customer_id").aggregate(
+        first=o.placed.min(where=buy), last=o.placed.max(where=buy), purchases=o.count(where=buy),
+        revenue=o.net_total.sum(where=buy), purchases_90d=o.count(where=buy & (age <= 90)),
+        purchases_prev_90d=o.count(where=buy & (age > 90) & (age <= 180)),
+        returns=o.count(where=(o.status != "placed") | (o.net_total < 0)))
+    per = per.filter(per.purchases > 0)
     p = customer_purchases(t.orders).filter(lambda o: o.placed < c)
-    age = days_between(c, p.placed)
-    per = p.group_by("customer_id").aggregate(
-        first=p.placed.min(), last=p.placed.max(), purchases=p.count(), revenue=p.net_total.sum(),
-        purchases_90d=ibis.ifelse(age <= 90, 1, 0).sum(),
-        purchases_prev_90d=ibis.ifelse((age > 90) & (age <= 180), 1, 0).sum())
     j = p.join(per.select("customer_id", "last"), "customer_id")
     prev = j.group_by("customer_id").aggregate(previous=j.placed.max(where=j.placed < j["last"]))
-    o = t.orders.filter(t.orders.customer_id.notnull() & (t.orders.placed < c))
-    ret = o.group_by("customer_id").aggregate(
-        returns=ibis.ifelse((o.status != "placed") | (o.net_total < 0), 1, 0).sum())
-    out = per.left_join(prev, "customer_id").left_join(ret, "customer_id")
+    out = per.left_join(prev, "customer_id")
     return out.select(
         per.customer_id, per.purchases, per.revenue, per.purchases_90d, per.purchases_prev_90d,
         recency_days=days_between(c, per["last"]), tenure_days=days_between(c, per["first"]),
         span_days=days_between(per["last"], per["first"]),
-        last_gap_days=days_between(per["last"], prev.previous),
-        returns=ibis.coalesce(ret.returns, 0),
+        last_gap_days=days_between(per["last"], prev.previous), returns=per.returns,
     )
 
 

@@ -42,7 +42,15 @@ def unit_days(unit: str) -> float:
 
 
 def purchase_days(t: Tables) -> ibis.Table:
-    """customer_id, day, amount: one row per customer and purchase day (net amount; NULL when unknown)."""
+    """customer_id, day, amount: one row per customer and purchase day (net amount; NULL when unknown).
+
+    Materialised once per loaded data: the backtest's and the refit's summaries, the holdout and repeat
+    curves and the plausibility bounds all start from it (five group-bys of every order at 10M orders,
+    2 s each, before it was shared)."""
+    return t.cached("purchase-days", lambda: _purchase_days(t))
+
+
+def _purchase_days(t: Tables) -> ibis.Table:
     o = t.orders.filter(t.orders.customer_id.notnull())
     o = o.mutate(day=o.placed.truncate("D"), rev=revenue(o), buy=ibis.ifelse(is_purchase(o), 1, 0),
                  unknown=ibis.ifelse(is_purchase(o) & o.net_total.isnull(), 1, 0))

@@ -28,6 +28,7 @@ import pandas as pd
 
 PACK_BITS = 16  # patterns per group of trees: at most 65,536 (a 0.6 MB table per reason group)
 BLOCK_ROWS = 1_000_000
+SLICE_ROWS = 65_536  # rows summed at a time: their sums stay in the cache (see _block_total)
 ZERO = 1e-35  # LightGBM's kZeroThreshold
 
 
@@ -104,30 +105,7 @@ def grouped_contributions(booster, X: pd.DataFrame, group_of: np.ndarray, n_grou
     raws = np.empty(len(X))
     for lo in range(0, len(X), BLOCK_ROWS):
         block = values[lo:lo + BLOCK_ROWS]
-        columns = np.ascontiguousarray(block.T)  # one feature's values side by side: fast comparisons
-        nans = [m if m.any() else None for m in np.isnan(columns)]
-        total = np.zeros((len(block), n_groups + 1))
-        rows = np.arange(len(block))
-        for first, count in _groups(splits):
-            if sum(len(t) for t in splits[first:first + count]) > PACK_BITS:  # one tree too big to count
-                total += booster.predict(block, pred_contrib=True, start_iteration=first,
-                                         num_iteration=count) @ onehot
-                continue
-            code = np.zeros(len(block), dtype=np.int32)
-            bit = 0
-            for tree in splits[first:first + count]:
-                for feature, threshold, default_left, missing in tree:
-                    left = _goes_left(columns[feature], threshold, default_left, missing, nans[feature])
-                    np.bitwise_or(code, left.view(np.uint8) << np.uint8(bit) if bit < 8 else
-                                  left.astype(np.int32) << bit, out=code, casting="unsafe")
-                    bit += 1
-            rep = np.full(1 << bit, -1, dtype=np.int64)
-            rep[code] = rows  # one row of each pattern that occurs (any one: they are interchangeable)
-            present = np.flatnonzero(rep >= 0)
-            table = np.zeros((1 << bit, n_groups + 1))
-            table[present] = booster.predict(block[rep[present]], pred_contrib=True, start_iteration=first,
-                                             num_iteration=count) @ onehot
-            total += table[code]
+        total = _block_total(booster, block, splits, onehot)
         raw = booster.predict(block, raw_score=True)
         off = np.flatnonzero(~np.isclose(total[:, n_groups], raw, rtol=1e-9, atol=1e-9))
         if len(off):
@@ -135,3 +113,46 @@ def grouped_contributions(booster, X: pd.DataFrame, group_of: np.ndarray, n_grou
         out[lo:lo + len(block)] = total[:, :n_groups]
         raws[lo:lo + len(block)] = raw
     return (out, raws) if with_raw else out
+
+
+def _block_total(booster, block: np.ndarray, splits: list[list], onehot: np.ndarray) -> np.ndarray:
+    """Per row of ``block``, its contributions summed per group (and in the last column, the raw score).
+
+    First, per group of trees, every row's pattern as an index into a table of the patterns that occur;
+    then the tables' rows are added up a slice of rows at a time. Adding each group's values to the whole
+    block in turn moved the block through memory 150 times (15 s of a 1M-customer refresh); a slice
+    stays in the processor's cache while all groups are added to it."""
+    columns = np.ascontiguousarray(block.T)  # one feature's values side by side: fast comparisons
+    nans = [m if m.any() else None for m in np.isnan(columns)]
+    width = onehot.shape[1]
+    total = np.zeros((len(block), width))
+    rows = np.arange(len(block))
+    tables, codes = [], []
+    for first, count in _groups(splits):
+        if sum(len(t) for t in splits[first:first + count]) > PACK_BITS:  # one tree too big to count
+            total += booster.predict(block, pred_contrib=True, start_iteration=first, num_iteration=count) @ onehot
+            continue
+        code = np.zeros(len(block), dtype=np.int32)
+        bit = 0
+        for tree in splits[first:first + count]:
+            for feature, threshold, default_left, missing in tree:
+                left = _goes_left(columns[feature], threshold, default_left, missing, nans[feature])
+                np.bitwise_or(code, left.view(np.uint8) << np.uint8(bit) if bit < 8 else
+                              left.astype(np.int32) << bit, out=code, casting="unsafe")
+                bit += 1
+        rep = np.full(1 << bit, -1, dtype=np.int64)
+        rep[code] = rows  # one row of each pattern that occurs (any one: they are interchangeable)
+        present = np.flatnonzero(rep >= 0)
+        index = np.zeros(1 << bit, dtype=np.uint16)  # at most 2**PACK_BITS patterns: they fit
+        index[present] = np.arange(len(present))
+        codes.append(index[code])
+        tables.append(booster.predict(block[rep[present]], pred_contrib=True, start_iteration=first,
+                                      num_iteration=count) @ onehot)
+    buf = np.empty((min(SLICE_ROWS, len(block)), width))
+    for lo in range(0, len(block), SLICE_ROWS):
+        part = total[lo:lo + SLICE_ROWS]
+        got = buf[:len(part)]
+        for table, code in zip(tables, codes, strict=True):
+            np.take(table, code[lo:lo + SLICE_ROWS], axis=0, out=got)
+            part += got
+    return total
