@@ -12,7 +12,7 @@ import datetime as dt
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import customer_purchases, days_between, revenue
+from retentio.analytics.definitions import customer_purchases, days_between, is_purchase, revenue
 from retentio.analytics.engine import Backend, Tables
 
 
@@ -22,27 +22,29 @@ def _score(col: ibis.Value) -> ibis.Value:
 
 
 def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
-    p = customer_purchases(t.orders)
-    base = p.group_by("customer_id").aggregate(
-        first_purchase=p.placed.min(), last_purchase=p.placed.max(),
-        purchases=p.count(), purchase_revenue=p.net_total.sum())
-    # The purchase before the last, without sorting every customer's history:
-    # the latest earlier one, or the last instant itself if two purchases share it.
-    j = p.join(base.select("customer_id", "last_purchase"), "customer_id")
-    before = j.group_by("customer_id").aggregate(
-        earlier=j.placed.max(where=j.placed < j.last_purchase),
-        at_last=ibis.ifelse(j.placed == j.last_purchase, 1, 0).sum())
-    m = t.milestones
-    facts = base.join(before, "customer_id").left_join(m, "customer_id").select(
-        "customer_id", "first_purchase", "last_purchase", m.second_purchase,
-        previous_purchase=ibis.ifelse(before.at_last >= 2, base.last_purchase, before.earlier),
-        purchases=base.purchases, purchase_revenue=base.purchase_revenue)
     o = t.orders.filter(t.orders.customer_id.notnull())
-    money = o.group_by("customer_id").aggregate(
-        revenue=revenue(o).sum(),
-        returns=ibis.ifelse((o.status != "placed") | (o.net_total < 0), 1, 0).sum(),
-    )
-    facts = facts.left_join(money, "customer_id").select(facts, money.revenue, money.returns)
+    buy = is_purchase(o)
+    # Purchases, revenue and returns in one pass over the customers' orders; counts rather than sums of
+    # 0/1, which DuckDB would return as DECIMAL(38, 0).
+    per = o.group_by("customer_id").aggregate(
+        first_purchase=o.placed.min(where=buy), last_purchase=o.placed.max(where=buy),
+        purchases=o.count(where=buy), purchase_revenue=o.net_total.sum(where=buy),
+        revenue=revenue(o).sum(), returns=o.count(where=(o.status != "placed") | (o.net_total < 0)))
+    base = per.filter(per.purchases > 0)
+    # The second purchase and the one before the last, without sorting every customer's history: the
+    # earliest later one and the latest earlier one, or the first (last) instant itself if two purchases
+    # share it -- the second row in (placed, order_id) order, as the milestones define it.
+    p = customer_purchases(t.orders)
+    j = p.join(base.select("customer_id", "first_purchase", "last_purchase"), "customer_id")
+    around = j.group_by("customer_id").aggregate(
+        earlier=j.placed.max(where=j.placed < j.last_purchase), at_last=j.count(where=j.placed == j.last_purchase),
+        later=j.placed.min(where=j.placed > j.first_purchase), at_first=j.count(where=j.placed == j.first_purchase))
+    facts = base.join(around, "customer_id").select(
+        "customer_id", "first_purchase", "last_purchase",
+        second_purchase=ibis.ifelse(around.at_first >= 2, base.first_purchase, around.later),
+        previous_purchase=ibis.ifelse(around.at_last >= 2, base.last_purchase, around.earlier),
+        purchases=base.purchases, purchase_revenue=base.purchase_revenue, revenue=base.revenue,
+        returns=base.returns)
     facts = facts.mutate(
         days_to_second=days_between(facts.second_purchase, facts.first_purchase),
         own_interval=ibis.ifelse(
@@ -51,7 +53,9 @@ def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
             ibis.null("float64")),
         r_score=_score(facts.last_purchase),
         f_score=_score(facts.purchases),
-        m_score=_score(facts.revenue),
+        # On cents: sums of the same amounts in another order differ in the last bits, and a tie that is
+        # no tie moves customers across a score boundary from one refresh to the next.
+        m_score=_score(facts.revenue.round(2)),
     )
     s = t.subscriptions
     now = ibis.literal(as_of_local, type="timestamp")
