@@ -33,3 +33,21 @@ def test_percents_match_babel(lang, digits):
     pattern = pattern.replace(".%", "%")
     for v in VALUES + [random.Random(1).uniform(0, 100) for _ in range(200)]:
         assert f.pct(v, digits) == format_percent(v / 100, format=pattern, locale=LOCALES[lang]), v
+
+
+@pytest.mark.parametrize(("stored_utc", "zone", "lang", "shown"), [
+    # a date-only import: midnight in the shop's zone, stored as 23:00 UTC the day before
+    ("2024-01-02T23:00:00", "Europe/Berlin", "de", "03.01.2024"),
+    ("2024-01-02T23:00:00", "Europe/Berlin", "en", "3 Jan 2024"),
+    # a real time keeps its time, in the shop's zone
+    ("2024-01-03T09:15:00", "Europe/Berlin", "de", "03.01.2024, 10:15:00"),
+    ("2024-01-03T09:15:00", "Europe/Berlin", "en", "3 Jan 2024, 10:15:00"),
+    # midnight UTC is not midnight in Berlin: the time is shown
+    ("2024-01-03T00:00:00", "Europe/Berlin", "en", "3 Jan 2024, 01:00:00"),
+    ("2024-07-01T00:00:00", "UTC", "en", "1 Jul 2024"),
+])
+def test_order_times_from_date_only_exports_show_no_time(stored_utc, zone, lang, shown):
+    import datetime as dt
+
+    assert Fmt(lang).order_time(dt.datetime.fromisoformat(stored_utc), zone) == shown
+    assert Fmt(lang).order_time(None, zone) == "–"

@@ -103,6 +103,17 @@ class Fmt:
 
         return format_datetime(v, format="medium", tzinfo=tz, locale=self.locale)
 
+    def order_time(self, v: dt.datetime | None, tz: str | None = None) -> str:
+        """When an order was placed: date and time, or the date alone where it is exactly midnight in
+        ``tz`` -- what a date-only export gives (the importer stores the start of that day), and showing
+        "00:00:00" would claim a time nobody recorded."""
+        if v is None or v != v:
+            return "–"
+        from retentio.timezones import to_local
+
+        local = to_local(v, tz or "UTC")
+        return self.date(local) if local.time() == dt.time() else self.datetime(v, tz)
+
     def period(self, d: dt.date, granularity: str) -> str:
         if granularity == "month":
             from babel.dates import format_date

@@ -86,3 +86,15 @@ def test_config_set_and_show(tmp_path):
     assert {"key": "time_zone", "value": "Europe/Vienna"} in out
     bad = runner.invoke(app, ["--db", db, "config", "set", "time_zone", "Mars/Base"])
     assert bad.exit_code != 0
+
+
+def test_date_only_orders_are_listed_without_a_time(tmp_path):
+    db = str(tmp_path / "d.db")
+    assert runner.invoke(app, ["--db", db, "config", "set", "time_zone", "Europe/Berlin"]).exit_code == 0
+    path = write_csv(tmp_path / "o.csv", ["order_id", "customer_id", "placed_at", "total"],
+                     [["1", "K1", "2024-01-03", "19.90"], ["2", "K1", "2024-02-14T18:30:00", "5.00"]])
+    assert runner.invoke(app, ["--db", db, "import", "orders", str(path)]).exit_code == 0
+    res = runner.invoke(app, ["--db", db, "customer", "K1", "--lang", "en"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert "3 Jan 2024" in res.output and "00:00:00" not in res.output
+    assert "14 Feb 2024, 18:30:00" in res.output

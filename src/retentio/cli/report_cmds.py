@@ -172,7 +172,7 @@ def customer(ref: str = typer.Argument(..., help=_("Customer number (external id
         say(_("Consent {channel}/{purpose}: {status} since {when}", channel=k["channel"], purpose=k["purpose"],
               status=label("consent", k["status"]), when=f.datetime(k["recorded_at"], zone)))
     emit([{**o, "lines": len(o["lines"])} for o in p["orders"][-15:]],
-         [("external_id", _("Order"), None), ("placed_at", _("Date"), lambda d: f.datetime(d, zone)),
+         [("external_id", _("Order"), None), ("placed_at", _("Date"), lambda d: f.order_time(d, zone)),
           ("status", _("Status"), lambda v: label("order_status", v)), ("net_total", _("Amount"), f.money),
           ("lines", _("Lines"), None)], "table", title=_("Orders ({n})", n=len(p["orders"])))
     titles = {"subscriptions": _("Contracts"), "feedback": _("Feedback"), "cases": _("Service cases")}
