@@ -14,13 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import ibis
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, delete, func, select
 
 from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, window
-from retentio.analytics.definitions import boundaries, purchases, revenue
+from retentio.analytics.definitions import boundaries, is_return, purchases, revenue
 from retentio.analytics.engine import Backend, Tables, make_backend
 from retentio.db.bulk import append_frame, rebuilding
 from retentio.db.models import (
@@ -160,7 +159,7 @@ def order_totals(ctx: Context) -> dict[str, Any]:
     row = ctx.backend.execute(o.aggregate(
         orders=o.count(), revenue=revenue(o).sum(),
         guest_revenue=revenue(o).sum(where=o.customer_id.isnull()),
-        returns=ibis.ifelse((o.status != "placed") | (o.net_total < 0), 1, 0).sum(),
+        returns=o.count(where=is_return(o)),
     )).iloc[0]
     n_p = ctx.backend.execute(p.aggregate(n=p.count())).iloc[0]["n"]
     def num(v) -> float:

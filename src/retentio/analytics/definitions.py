@@ -32,6 +32,11 @@ def customer_purchases(orders: ibis.Table) -> ibis.Table:
     return p.filter(p.customer_id.notnull())
 
 
+def is_return(orders: ibis.Table) -> ibis.Value:
+    """A return or cancellation: an order not (or no longer) placed, or a negative amount."""
+    return (orders.status != "placed") | (orders.net_total < 0)
+
+
 def revenue(orders: ibis.Table) -> ibis.Value:
     return ibis.ifelse((orders.status == "placed") | (orders.net_total < 0), orders.net_total, 0.0)
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from retentio.analytics.definitions import customer_purchases, days_between, is_purchase
+from retentio.analytics.definitions import customer_purchases, days_between, is_purchase, is_return
 from retentio.analytics.engine import Backend, Tables
 from retentio.db.models import Event, Feedback, ServiceCase
 from retentio.timezones import to_utc
@@ -52,7 +52,7 @@ def order_features(t: Tables, cutoff: dt.datetime) -> ibis.Table:
         first=o.placed.min(where=buy), last=o.placed.max(where=buy), purchases=o.count(where=buy),
         revenue=o.net_total.sum(where=buy), purchases_90d=o.count(where=buy & (age <= 90)),
         purchases_prev_90d=o.count(where=buy & (age > 90) & (age <= 180)),
-        returns=o.count(where=(o.status != "placed") | (o.net_total < 0)))
+        returns=o.count(where=is_return(o)))
     per = per.filter(per.purchases > 0)
     p = customer_purchases(t.orders).filter(lambda o: o.placed < c)
     j = p.join(per.select("customer_id", "last"), "customer_id")
