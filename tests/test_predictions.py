@@ -139,6 +139,11 @@ def test_at_risk_and_customer_show_predictions(demo_shop):
     assert prof["predictions"]["value_at_risk"] == pytest.approx(rows[0]["value_at_risk"])
     text = runner.invoke(app, ["--db", str(path), "customer", who, "--lang", "en"], env={"COLUMNS": "200"}).output
     assert "P(alive)" in text and "CLV" in text
+    # The model by its name, not its stored key; the German screen is German from its first line.
+    name = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "paretonbd": "Pareto/NBD", "nbd": "NBD"}[prof["predictions"]["model"]]
+    assert f"{name}: P(alive)" in text
+    german = runner.invoke(app, ["--db", str(path), "customer", who, "--lang", "de"], env={"COLUMNS": "200"}).output
+    assert german.startswith(f"Kundenprofil {who} ·") and f"{name}: P(aktiv)" in german
 
 
 def test_report_has_the_backtest_section(demo_shop, tmp_path):

@@ -71,7 +71,10 @@ STAGE_STATUSES = {"ok": N_("ok"), "skipped": N_("not run"), "failed": N_("failed
 MESSAGE_STATUSES = {"pending": N_("queued"), "claimed": N_("being sent"), "sending": N_("being sent"),
                     "sent": N_("sent"), "in_doubt": N_("in doubt"), "failed": N_("failed"), "skipped": N_("skipped"),
                     "retry": N_("to retry"), "worker": N_("worker")}
-MODEL_NAMES = {"Rules": N_("Rules")}  # the models' own names (BG/NBD, …) are proper names, the same in both
+# The models' own names (BG/NBD, …) are proper names, the same in both languages; stored predictions
+# name their model by key.
+MODEL_NAMES = {"Rules": N_("Rules"), "rules": N_("Rules"), "bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD",
+               "paretonbd": "Pareto/NBD", "nbd": "NBD"}
 PARAMETERS = {"typical_interval": N_("typical interval"), "alpha": "α", "beta": "β", "gamma": "γ"}
 STAGES = {"transactions": N_("transaction model"), "spend": N_("spend model"), "churn": N_("churn model"),
           "contracts": N_("contracts")}

@@ -144,8 +144,8 @@ def customer(ref: str = typer.Argument(..., help=_("Customer number (external id
     c = p["customer"]
     zone = c.get("time_zone") or cfg.time_zone
     name = " ".join(x for x in (c.get("first_name"), c.get("last_name")) if x) or "–"
-    say(f"{_('Customer profile')} {c['external_id']} · {name} · {c.get('email') or '–'} · {c.get('country') or '–'} · "
-        f"{c.get('locale') or '–'}", style="bold")
+    say(_("Customer profile {id}", id=c["external_id"]) + f" · {name} · {c.get('email') or '–'} · "
+        f"{c.get('country') or '–'} · {c.get('locale') or '–'}", style="bold")
     sc = p.get("scores")
     if sc:
         rfm = f"{sc['r_score'] or '–'}{sc['f_score'] or '–'}{sc['m_score'] or '–'}"
@@ -158,7 +158,7 @@ def customer(ref: str = typer.Argument(..., help=_("Customer number (external id
     if pr and pr.get("model") not in (None, "none"):
         say(_("{model}: P(alive) {alive} · expected purchases in {days} days {exp} ({lo}–{hi}) · spend {spend} · "
               "CLV {clv} ({clv_lo}–{clv_hi}) · churn risk {risk} · next purchase ~{next}",
-              model=pr["model"], alive=f.share(pr["p_alive"]), days=cfg.prediction_horizon_days,
+              model=label("model", pr["model"]), alive=f.share(pr["p_alive"]), days=cfg.prediction_horizon_days,
               exp=f.num(pr["expected_purchases"], 1), lo=f.num(pr["expected_purchases_low"], 1),
               hi=f.num(pr["expected_purchases_high"], 1), spend=f.money(pr["expected_spend"]), clv=f.money(pr["clv"]),
               clv_lo=f.money(pr["clv_low"]), clv_hi=f.money(pr["clv_high"]), risk=f.share(pr["churn_probability"]),
