@@ -56,6 +56,21 @@ def test_no_marked_message_is_built_from_an_f_string():
     assert bad == []
 
 
+def test_no_marked_call_hides_inside_an_f_string():
+    """``f"{_('Customer profile')} …"``: on Python 3.11 an f-string is one token to Babel's extractor, so
+    the message never reached the catalogue and stayed English on a German screen."""
+    names = set(_catalog_tool().KEYWORDS)
+    bad = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                bad += [f"{path.relative_to(ROOT)}:{call.lineno} {name}(…)" for name, call in _marked_calls(node, names)
+                        if len(call.args) > (pos := 1 if name in ("tr", "trn") else 0)
+                        and isinstance(call.args[pos], ast.Constant)]
+    assert bad == []
+
+
 @pytest.mark.parametrize(("lang", "money", "money0", "pct", "date", "num", "period"), [
     ("de", "1.234,50\xa0€", "1.234\xa0€", "12,5\xa0%", "24.12.2024", "1.234,5", "Dez. 2024"),
     ("en", "€1,234.50", "€1,234", "12.5%", "24 Dec 2024", "1,234.5", "Dec 2024"),

@@ -75,7 +75,7 @@ def _cards(kpi, s: dict, sp: dict, lang: str, f: Fmt, period: str) -> tuple[list
         (tr(lang, "Net revenue"), f.money0(s["orders"]["revenue"]), ""),
         (tr(lang, "Repeat-purchase rate"), f.pct(kpi["repeat_purchase_rate"].iloc[-1]) if len(kpi) else "–", ""),
         (tr(lang, "Median time to 2nd purchase"),
-         f"{f.num(sp['median_days'])} {tr(lang, 'days')}" if sp["median_days"] is not None else "–", ""),
+         tr(lang, "{n} days", n=f.num(sp["median_days"])) if sp["median_days"] is not None else "–", ""),
         (tr(lang, "Retention rate CRR ({period})", period=when), f.pct(last["crr"]) if last is not None else "–",
          tr(lang, "(E − N) / S: includes customers who came back")),
         (tr(lang, "Retained ({period})", period=when), f.pct(last["retained_share"]) if last is not None else "–",

@@ -76,11 +76,13 @@ def prediction_context(engine: Engine, run, lang: str, f: Fmt) -> dict[str, Any]
                 (tr(lang, "actual"), tr(lang, "weeks since the first purchase") if bt.get("unit") == "weeks"
                  else tr(lang, "days since the first purchase")), boundary=paper.get("calibration_steps"))
         freq = best["holdout"]["by_frequency"]
+        # Translated outside the f-strings: Babel's extractor cannot see a call inside one (Python 3.11).
+        predicted, no_purchase = tr(lang, "predicted"), tr(lang, "no purchase in the holdout")
         out["condexp_svg"] = charts.grouped(
             [p["frequency"] for p in freq],
             {tr(lang, "actual"): [p["actual"] for p in freq],
-             f"{tr(lang, 'predicted')} ({best['name']})": [p["predicted"] for p in freq]}, f)
-        points = {f"{best['name']}: {tr(lang, 'no purchase in the holdout')}": (
+             f"{predicted} ({best['name']})": [p["predicted"] for p in freq]}, f)
+        points = {f"{best['name']}: {no_purchase}": (
             [p["predicted"] for p in best["holdout"]["calibration"]],
             [p["observed"] for p in best["holdout"]["calibration"]])}
         cm = info.get("churn_model") or {}
