@@ -32,23 +32,22 @@ import pyarrow.types as pat
 _SAME_AS_IBIS = (pat.is_floating, pat.is_integer, pat.is_string, pat.is_large_string)
 
 
-def _fast(col: pa.ChunkedArray, ibis_type: Any) -> pd.Series | list | None:
-    """The column as ibis would hand it to ``convert_table``, or None where only ibis's own path will do."""
+def _column(col: pa.ChunkedArray, ibis_type: Any) -> pd.Series | list:
+    """The column as ibis would hand it to ``convert_table``: by Arrow where that is the same, else by
+    ibis's own rule (Python objects for nested, dictionary and gappy columns)."""
     typ = col.type
     if pat.is_nested(typ) or pat.is_dictionary(typ):
-        return None
+        return col.to_pylist()
     if col.null_count == 0:
         if pat.is_decimal(typ) and typ.scale == 0 and ibis_type.is_integer():
             try:
                 return col.cast(pa.int64()).to_pandas()
             except (pa.ArrowInvalid, OverflowError):
-                return None
+                pass
         return col.to_pandas()
-    if col.null_count == len(col):  # ibis keeps an all-missing integer column as None objects
-        return None
-    if any(test(typ) for test in _SAME_AS_IBIS) or (pat.is_timestamp(typ) and typ.tz is None):
-        return col.to_pandas()
-    return None
+    # ibis keeps an all-missing integer column as None objects, so only partly missing columns qualify.
+    same = any(test(typ) for test in _SAME_AS_IBIS) or (pat.is_timestamp(typ) and typ.tz is None)
+    return col.to_pandas() if same and col.null_count < len(col) else col.to_pylist()
 
 
 def to_frame(expr: ibis.Table, table: pa.Table) -> pd.DataFrame:
@@ -56,16 +55,9 @@ def to_frame(expr: ibis.Table, table: pa.Table) -> pd.DataFrame:
     from ibis.backends.duckdb.converter import DuckDBPandasData
 
     schema = expr.schema()
-    columns: dict[str, Any] = {}
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        fast = _fast(col, schema[name])
-        if fast is None:  # ibis's own rule, unchanged
-            slow = pat.is_nested(col.type) or pat.is_dictionary(col.type) or col.null_count
-            fast = col.to_pylist() if slow else col.to_pandas()
-        columns[name] = fast
-    df = pd.DataFrame(columns)
-    df = DuckDBPandasData.convert_table(df, schema)
-    return expr.__pandas_result__(df)
+    df = pd.DataFrame({name: _column(col, schema[name])
+                       for name, col in zip(table.column_names, table.columns, strict=True)})
+    return expr.__pandas_result__(DuckDBPandasData.convert_table(df, schema))
 
 
 def execute(con: Any, expr: ibis.Expr) -> Any:
