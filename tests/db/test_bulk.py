@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from retentio.db.bulk import append_frame
+from retentio.db.bulk import BULK_CACHE_KIB, append_frame, large_cache
 from retentio.db.types import JSONType
 
 DOCS = [[{"reason": "lost_touch", "push": 0.25}], [], None, [{"reason": "qualität \"x\"", "push": 1e-4}]]
@@ -109,3 +109,19 @@ def test_times_are_written_as_sqlalchemy_writes_them(request, db):
         if db == "sqlite":
             text = [r[0] for r in conn.exec_driver_sql("SELECT at FROM stamps ORDER BY id")]
             assert text[:4] == text[4:]
+
+
+def test_large_cache_is_set_back_after_the_block_even_when_it_fails(sqlite_engine):
+    with sqlite_engine.connect() as conn:
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        with large_cache(conn):
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -BULK_CACHE_KIB
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before
+        with pytest.raises(RuntimeError), large_cache(conn):
+            raise RuntimeError("import failed")
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before
+
+
+def test_large_cache_leaves_postgres_alone(pg_engine):
+    with pg_engine.connect() as conn, large_cache(conn):
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from retentio.db.bulk import begin_sqlite
+from retentio.db.bulk import begin_sqlite, large_cache
 from retentio.db.models import ImportRun
 from retentio.db.types import table_of
 from retentio.errors import InputFileError, RetentioError
@@ -175,7 +175,7 @@ def run_import(
                                 preset_detected=mapping.preset_detected, encoding=source.encoding,
                                 options={**options, "decimal": decimal, "time_zone": popts.time_zone})
         state = ImportState(mapping, path.name, default_currency, require_double_opt_in, started, popts.time_zone)
-        with engine.begin() as conn:
+        with engine.begin() as conn, large_cache(conn):
             deferred = defer_indexes(conn, kind, source.total_hint)
             for chunk in chunks:
                 _chunk(conn, chunk, summary, mapping, fields, popts, state)

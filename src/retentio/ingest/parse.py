@@ -24,6 +24,7 @@ from retentio.ingest.text import as_text, error_series, non_scalars, parse_str
 from retentio.ingest.times import parse_datetime
 
 _CURRENCY = r"[€$£\s\u00a0\u202f]|EUR|USD|GBP|CHF"
+_SIMPLE = {".": r"[+-]?\d+(\.\d+)?", ",": r"[+-]?\d+(,\d+)?"}
 TRUE = {"1", "true", "yes", "y", "ja", "j", "x", "granted", "opt_in", "wahr"}
 FALSE = {"0", "false", "no", "n", "nein", "denied", "opt_out", "falsch", ""}
 # What the columns hold: Numeric(14, 2) for amounts, Numeric(14, 4) for unit prices, 32-bit integers.
@@ -56,6 +57,14 @@ def parse_number(raw: pd.Series, decimal: str, what: str = "number") -> Parsed:
         bad = ~np.isfinite(values.fillna(0.0))
         return Parsed(values.where(~bad), error_series(raw.index, bad, _("not a finite number")))
     text = as_text(raw)
+    simple = _SIMPLE.get(decimal)
+    if simple and text.str.fullmatch(simple).fillna(True).all():
+        # Only digits and the decimal separator, the usual export: none of the rules below can apply,
+        # and the currency pattern (case-insensitive, so run by Python's re cell by cell) costs the most.
+        values = pd.to_numeric(text.str.replace(",", ".", regex=False) if decimal == "," else text,
+                               errors="coerce").astype("float64")
+        if not (values.isna() & text.notna()).any() and np.isfinite(values.fillna(0.0)).all():
+            return Parsed.ok(values)
     s = text.str.replace(_CURRENCY, "", regex=True, case=False)
     # SAP and some accounting exports put the minus sign last: "12,50-".
     trailing = s.str.endswith("-").fillna(False)

@@ -89,6 +89,8 @@ def normalise_key(text: pd.Series) -> pd.Series:
 def _as_strings(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Cells as text, and which were bytes that are not UTF-8."""
     undecodable = pd.Series(False, index=raw.index)
+    if isinstance(raw.dtype, pd.StringDtype):  # the CSV reader's columns: text already
+        return as_text(raw), undecodable
     if pd.api.types.is_float_dtype(raw.dtype):
         # Parquet/Excel ids such as 17850.0 are whole numbers stored as floats.
         whole = raw.notna() & np.isfinite(raw) & (raw == raw.round())

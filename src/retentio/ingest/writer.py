@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
@@ -17,6 +18,7 @@ from retentio.db.models import Customer, Order, OrderLine, Product
 from retentio.db.types import table_of
 
 LOOKUP_BATCH = 5000
+BULK_LOOKUP_BATCH = 50_000  # values per JSON array / PostgreSQL array
 _stage_seq = itertools.count(1)
 
 
@@ -141,9 +143,24 @@ def pa_csv_bytes(pacsv, data) -> bytes:
 
 
 def lookup_ids(conn: Connection, table: Table, key: str, values: Iterable[str]) -> dict[str, int]:
-    values = list(dict.fromkeys(values))
+    """Stored id of each of ``values`` found in ``table.key``.
+
+    SQLite and PostgreSQL get the values as one parameter (a JSON array, an array): a list of bound
+    parameters is compiled per value by SQLAlchemy, 0.9 s of a million-order import for 100,000
+    customers looked up twice.
+    """
+    values = [v for v in dict.fromkeys(values) if v is not None]
     out: dict[str, int] = {}
     col = table.c[key]
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        match = ("IN (SELECT value FROM json_each(:vals))" if dialect == "sqlite" else "= ANY(CAST(:vals AS text[]))")
+        stmt = text(f'SELECT "{key}", id FROM "{table.name}" WHERE "{key}" {match}')
+        for i in range(0, len(values), BULK_LOOKUP_BATCH):
+            part = values[i : i + BULK_LOOKUP_BATCH]
+            arg = json.dumps(part, ensure_ascii=False) if dialect == "sqlite" else part
+            out.update({k: v for k, v in conn.execute(stmt, {"vals": arg})})
+        return out
     for i in range(0, len(values), LOOKUP_BATCH):
         part = values[i : i + LOOKUP_BATCH]
         out.update({k: v for k, v in conn.execute(select(col, table.c.id).where(col.in_(part)))})
@@ -162,8 +179,10 @@ class CustomerIds:
         self.created = 0
 
     def resolve(self, conn: Connection, external_ids: pd.Series, country: pd.Series | None = None) -> pd.Series:
-        ids = external_ids.dropna()
-        missing = [x for x in pd.unique(ids) if x not in self.cache]
+        # Each distinct id once: a chunk repeats its customers, and mapping a Series through the whole
+        # cache (a dict of every customer so far) rebuilt an index of it per chunk.
+        codes, uniq = pd.factorize(external_ids, use_na_sentinel=True)
+        missing = [x for x in uniq if x not in self.cache]
         if missing:
             table = table_of(Customer)
             before = lookup_ids(conn, table, "external_id", missing)
@@ -178,7 +197,8 @@ class CustomerIds:
                 self.created += len(new)
                 before.update(lookup_ids(conn, table, "external_id", new))
             self.cache.update(before)
-        return external_ids.map(self.cache).astype("Int64")
+        ids = np.array([self.cache[x] for x in uniq] + [0], dtype="int64")
+        return pd.Series(pd.arrays.IntegerArray(ids[codes], codes < 0), index=external_ids.index)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
