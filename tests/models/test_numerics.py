@@ -143,15 +143,28 @@ def _count_likelihoods(monkeypatch) -> list:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
+def test_a_ridge_is_refused(monkeypatch, seed):
+    # Nobody drops out: Pareto/NBD's s -> 0, beta -> inf gains nothing; the fit must refuse it.
+    data = _no_dropout(3000, seed)
+    calls = _count_likelihoods(monkeypatch)
+    with pytest.raises(ModelFitError, match=r"do not identify parameter.*\bs\b"):
+        ParetoNBDFitter().fit(**data)
+    assert np.log([c[2] for c in calls]).min() < -5  # it did walk into the ridge
+
+
+# Only seed 1: with seed 2, whether L-BFGS-B's path ever spans FLAT_SPAN while gaining less than
+# FLAT_GAIN depends on the machine's last-bit arithmetic (cut on earlier machines, never on the one of
+# stop 21 — at the same commit, with numpy 2.3/2.4 and scipy 1.16/1.17 alike). Not cut is correct
+# there: the walk still gained; the refusal itself is tested for both seeds above.
+@pytest.mark.parametrize("seed", [1])
 def test_a_flat_ridge_is_refused_without_walking_it_to_the_end(monkeypatch, seed):
-    # Nobody drops out: Pareto/NBD's s -> 0, beta -> inf gains nothing. The walk is cut short once it
-    # is long and flat enough, and the Hessian test of the end of the fit refuses it there.
+    # The walk is cut short once it is long and flat enough, and the Hessian test of the end of the
+    # fit refuses it there.
     data = _no_dropout(3000, seed)
     calls = _count_likelihoods(monkeypatch)
     with pytest.raises(ModelFitError, match=r"do not identify parameter.*\bs\b"):
         ParetoNBDFitter().fit(**data)
     cut = len(calls)
-    assert np.log([c[2] for c in calls]).min() < -5  # it did walk into the ridge
 
     import retentio.models.base as base
     monkeypatch.setattr(base, "FLAT_SPAN", np.inf)
