@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete, func, select
 from retentio.analytics import cohorts, customers, kpis, lifecycle, segments, window
 from retentio.analytics.definitions import boundaries, is_return, purchases, revenue
 from retentio.analytics.engine import Backend, Tables, make_backend
-from retentio.db.bulk import append_frame, large_cache, rebuilding
+from retentio.db.bulk import append_frame, rebuilding
 from retentio.db.models import (
     CohortResult,
     CustomerPrediction,
@@ -293,7 +293,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         summary["timings_s"] = timings
         summary["out_of_core"] = getattr(ctx.backend, "out_of_core", None)
         summary["window"] = {"days": ctx.window.days, "source": ctx.window.source, "gaps": ctx.window.gaps_observed}
-        with engine.begin() as conn, large_cache(conn):
+        with engine.begin() as conn:
             for g, df in kpi.items():
                 store_kpis(conn, run_id, g, ctx.window.days, df)
             for g, df in coh.items():

@@ -122,7 +122,7 @@ def append_frame(engine: Engine, table: Table, frame: pd.DataFrame, json_text: C
         names = ", ".join(f'"{c}"' for c in data.column_names)
         marks = ", ".join("?" for _ in data.column_names)
         rows = zip(*(col.to_pylist() for col in data.columns), strict=True)
-        with engine.begin() as conn, large_cache(conn), rebuilding(conn, table, rebuild):
+        with engine.begin() as conn, rebuilding(conn, table, rebuild):
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             # any iterable of rows is fine for sqlite3 (the stubs ask for a Sequence); a list would copy them all
             cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)

@@ -151,19 +151,12 @@ def lookup_ids(conn: Connection, table: Table, key: str, values: Iterable[str]) 
     """
     values = [v for v in dict.fromkeys(values) if v is not None]
     out: dict[str, int] = {}
-    col = table.c[key]
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        match = ("IN (SELECT value FROM json_each(:vals))" if dialect == "sqlite" else "= ANY(CAST(:vals AS text[]))")
-        stmt = text(f'SELECT "{key}", id FROM "{table.name}" WHERE "{key}" {match}')
-        for i in range(0, len(values), BULK_LOOKUP_BATCH):
-            part = values[i : i + BULK_LOOKUP_BATCH]
-            arg = json.dumps(part, ensure_ascii=False) if dialect == "sqlite" else part
-            out.update({k: v for k, v in conn.execute(stmt, {"vals": arg})})
-        return out
-    for i in range(0, len(values), LOOKUP_BATCH):
-        part = values[i : i + LOOKUP_BATCH]
-        out.update({k: v for k, v in conn.execute(select(col, table.c.id).where(col.in_(part)))})
+    sqlite = conn.dialect.name == "sqlite"
+    match = "IN (SELECT value FROM json_each(:vals))" if sqlite else "= ANY(CAST(:vals AS text[]))"
+    stmt = text(f'SELECT "{key}", id FROM "{table.name}" WHERE "{key}" {match}')
+    for i in range(0, len(values), BULK_LOOKUP_BATCH):
+        part = values[i : i + BULK_LOOKUP_BATCH]
+        out.update({k: v for k, v in conn.execute(stmt, {"vals": json.dumps(part, ensure_ascii=False) if sqlite else part})})
     return out
 
 
