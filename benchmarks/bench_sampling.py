@@ -102,7 +102,8 @@ def churn_sim_run(n: int) -> dict:
     X, y = _churn_frame(n, 10)
     Xv, yv = _churn_frame(n, 20)
     out: dict = {"customers": n, "sample": MAX_TRAIN_ROWS, "base_rate": float(y.mean()), "fits": {}}
-    for label, limit in (("everyone", None), ("sample", MAX_TRAIN_ROWS)):
+    # 200,000: the sample before stop 22, beside the current one
+    for label, limit in (("everyone", None), ("sample_200000", 200_000), ("sample", MAX_TRAIN_ROWS)):
         t0 = time.perf_counter()
         model = ChurnModel(max_rows=limit).fit(X, y)
         fit_s = time.perf_counter() - t0

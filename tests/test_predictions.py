@@ -174,12 +174,12 @@ def test_thin_history_falls_back_to_rules_and_says_so(tmp_path):
 
 @pytest.mark.parametrize("n", [500, 250_000])
 def test_the_check_model_is_judged_on_all_rows_or_a_stratified_sample(n):
-    from retentio.models.churn import MAX_TRAIN_ROWS
+    from retentio.models.churn import MAX_JUDGED_ROWS
     from retentio.models.churn import stratified_rows as evaluation_rows
 
     y = (np.random.default_rng(3).random(n) < 0.13).astype(int)
-    rows = evaluation_rows(y)
-    assert len(rows) == min(n, MAX_TRAIN_ROWS) and len(np.unique(rows)) == len(rows)
+    rows = evaluation_rows(y, MAX_JUDGED_ROWS)
+    assert len(rows) == min(n, MAX_JUDGED_ROWS) and len(np.unique(rows)) == len(rows)
     assert np.all(np.diff(rows) > 0)
     assert abs(y[rows].mean() - y.mean()) < 1e-4  # the label's share is kept
-    assert np.array_equal(rows, evaluation_rows(y))  # the same rows in every run
+    assert np.array_equal(rows, evaluation_rows(y, MAX_JUDGED_ROWS))  # the same rows in every run

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +260,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         s.flush()
         run_id = run.id
     ctx: Context | None = None
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retentio-store")
     try:
         step("load")
         _reapply_erasures(engine)
@@ -275,21 +277,27 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         summary["orders"] = order_totals(ctx)
         summary["currencies"] = currencies(ctx)
         timings["compute"] = time.perf_counter() - t0
+        objectors = _objectors(engine)
+        # Bulk-written first, in transactions of their own, under this run's id: readers only look at
+        # runs marked ok, and the next refresh removes rows of a run that died here. The scores are
+        # written while the predictions are computed: the database's work and the models' share the
+        # cores (benchmarks/bench_refresh.py, docs/benchmarks.md).
+        t0 = time.perf_counter()
+        scores_written = writer.submit(_timed, store_scores, engine, run_id, _scores_without(facts, objectors),
+                                       ctx.cfg.time_zone)
         preds = None
         if predictions:
             step("predictions")
-            t0 = time.perf_counter()
+            t1 = time.perf_counter()
             preds, summary["predictions"] = _predict(ctx, facts, summary["typical_interval_days"], prediction_options)
-            timings["predictions"] = time.perf_counter() - t0
+            timings["predictions"] = time.perf_counter() - t1
         step("store")
-        t0 = time.perf_counter()
-        facts, preds = _without_objectors(engine, facts, preds)
-        # Bulk-written first, in transactions of their own, under this run's id: readers only look at
-        # runs marked ok, and the next refresh removes rows of a run that died here.
-        store_scores(engine, run_id, facts, ctx.cfg.time_zone)
+        t1 = time.perf_counter()
+        timings["store_scores_beside_predictions"] = scores_written.result()
+        preds = _predictions_without(preds, objectors)
         if preds is not None and len(preds):
             store_predictions(engine, run_id, preds, ctx.as_of_utc)
-        timings["store"] = time.perf_counter() - t0
+        timings["store"] = time.perf_counter() - t1
         summary["timings_s"] = timings
         summary["out_of_core"] = getattr(ctx.backend, "out_of_core", None)
         summary["window"] = {"days": ctx.window.days, "source": ctx.window.source, "gaps": ctx.window.gaps_observed}
@@ -315,10 +323,11 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             with rebuilding(conn, CustomerPrediction.__table__, REBUILT_INDEXES):
                 conn.execute(delete(CustomerPrediction).where(CustomerPrediction.run_id != run_id))
         step("view")
-        _materialise_view(engine, run_id)
+        _materialise_view(engine, run_id, timings)
         with session_scope(engine) as s:
             return s.get(RefreshRun, run_id)
     except Exception as exc:
+        writer.shutdown(wait=True)  # no write of this run may still be going on when it is marked failed
         with session_scope(engine) as s:
             run = s.get(RefreshRun, run_id)
             run.status = "failed"
@@ -326,6 +335,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
             run.finished_at = dt.datetime.now(dt.UTC)
         raise
     finally:
+        writer.shutdown(wait=True)
         if ctx is not None:
             ctx.close(keep_backend=backend is not None)
 
@@ -337,36 +347,51 @@ def _reapply_erasures(engine: Engine) -> None:
     reapply(engine)
 
 
-def _without_objectors(engine: Engine, facts: pd.DataFrame, preds: pd.DataFrame | None
-                       ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Customers who objected to profiling (Art. 21) keep no RFM scores and no predictions."""
-    from retentio.privacy.objection import PROFILE_SCORE_COLUMNS, objected
+def _timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
+def _objectors(engine: Engine) -> set[int]:
+    """Customers who objected to profiling (Art. 21): they keep no RFM scores and no predictions."""
+    from retentio.privacy.objection import objected
 
     with engine.connect() as conn:
-        ids = objected(conn)
-    if not ids:
-        return facts, preds
-    mask = facts["customer_id"].isin(ids)
-    if mask.any():
-        facts = facts.copy()
-        for col in PROFILE_SCORE_COLUMNS:
-            facts[col] = facts[col].astype(object).where(~mask, None)
-    if preds is not None and len(preds):
-        preds = preds[~preds["customer_id"].isin(ids)]
-    return facts, preds
+        return set(objected(conn))
 
 
-def _materialise_view(engine: Engine, run_id: int) -> None:
+def _scores_without(facts: pd.DataFrame, ids: set[int]) -> pd.DataFrame:
+    from retentio.privacy.objection import PROFILE_SCORE_COLUMNS
+
+    mask = facts["customer_id"].isin(ids) if ids else None
+    if mask is None or not mask.any():
+        return facts
+    facts = facts.copy()
+    for col in PROFILE_SCORE_COLUMNS:
+        facts[col] = facts[col].astype(object).where(~mask, None)
+    return facts
+
+
+def _predictions_without(preds: pd.DataFrame | None, ids: set[int]) -> pd.DataFrame | None:
+    if ids and preds is not None and len(preds):
+        return preds[~preds["customer_id"].isin(ids)]
+    return preds
+
+
+def _materialise_view(engine: Engine, run_id: int, timings: dict[str, float]) -> None:
     """The customer view for pages and flows; the run is complete without it (readers rebuild it)."""
     from retentio.act import view_store
 
+    t0 = time.perf_counter()
     try:
         facts = view_store.materialise(engine, run_id)
     except Exception as exc:  # a full disk must not undo a finished refresh
         facts = {"error": Msg("the customer view was not written ({kind})", kind=type(exc).__name__).to_json()}
     with session_scope(engine) as s:
         run = s.get(RefreshRun, run_id)
-        run.summary = {**(run.summary or {}), "customer_view": facts}
+        run.summary = {**(run.summary or {}), "customer_view": facts,
+                       "timings_s": {**timings, "view": time.perf_counter() - t0}}
 
 
 def _predict(ctx: Context, facts: pd.DataFrame, typical_interval: float, options) -> tuple[pd.DataFrame | None,

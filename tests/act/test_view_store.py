@@ -38,3 +38,26 @@ def test_refresh_writes_the_view_and_readers_use_it(shop, monkeypatch):
     assert meta2["run_id"] == run2.id and meta2["rows"] == 6
     assert not path.exists()  # the older run's file is gone
     assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_the_view_read_by_several_children_equals_the_one_read_in_process(shop, monkeypatch):
+    from retentio.act.view import load_view
+    from retentio.analytics import sqlite_reader
+
+    for cid in range(1, 41):
+        shop.customer(cid, consent="granted" if cid % 3 else None)
+        shop.order(cid, NOW - dt.timedelta(days=3 * cid), total=7.5 * cid)
+        if cid % 4 == 0:
+            shop.feedback(cid, cid % 11, NOW - dt.timedelta(days=cid))
+    run = refresh(shop.engine, predictions=False)
+    expected = load_view(shop.engine, NOW, run_id=run.id)
+    parts = []
+    real = sqlite_reader.read_in_child
+    monkeypatch.setattr(sqlite_reader, "CHILD_MIN_BYTES", 0)
+    monkeypatch.setattr(sqlite_reader, "SPLIT_MIN_ROWS", 10)
+    monkeypatch.setattr(sqlite_reader.os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(sqlite_reader, "read_in_child", lambda path, sql: parts.append(sql) or real(path, sql))
+    got = load_view(shop.engine, NOW, run_id=run.id)
+    assert len(parts) == (3 if shop.engine.dialect.name == "sqlite" else 0)  # PostgreSQL is read over ADBC
+    assert got.num_rows == expected.num_rows == 40
+    assert got.sort_by("customer_id").equals(expected.sort_by("customer_id"))

@@ -79,3 +79,28 @@ def test_small_and_memory_databases_stay_in_process(filled, tmp_path):
     assert not sqlite_reader.worth_a_child(":memory:")
     assert not sqlite_reader.worth_a_child(str(filled.url.database))  # a few hundred kB
     assert not sqlite_reader.worth_a_child(str(tmp_path / "missing.db"))
+
+
+@pytest.mark.parametrize("cpus", [2, 3, 8])
+def test_a_large_table_is_read_by_several_children_in_key_order(filled, monkeypatch, cpus):
+    expected = load_orders(filled, "Europe/Berlin", AS_OF)
+    sqls = []
+    real = sqlite_reader.read_in_child
+    monkeypatch.setattr(sqlite_reader, "CHILD_MIN_BYTES", 0)
+    monkeypatch.setattr(sqlite_reader, "SPLIT_MIN_ROWS", 1000)
+    monkeypatch.setattr(sqlite_reader.os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(sqlite_reader, "read_in_child", lambda path, sql: sqls.append(sql) or real(path, sql))
+    got = load_orders(filled, "Europe/Berlin", AS_OF)
+    assert len(sqls) == min(cpus, sqlite_reader.MAX_READERS)
+    assert got.equals(expected)  # every row once, in the order one scan gives
+
+
+def test_one_failing_part_makes_the_whole_read_in_process(filled, monkeypatch):
+    expected = load_orders(filled, "UTC", AS_OF)
+    real = sqlite_reader.read_in_child
+    monkeypatch.setattr(sqlite_reader, "CHILD_MIN_BYTES", 0)
+    monkeypatch.setattr(sqlite_reader, "SPLIT_MIN_ROWS", 1000)
+    monkeypatch.setattr(sqlite_reader.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(sqlite_reader, "read_in_child",
+                        lambda path, sql: None if "id >= 1 " in sql else real(path, sql))
+    assert load_orders(filled, "UTC", AS_OF).equals(expected)

@@ -96,7 +96,7 @@ def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
     if run_id is None:
         run = latest_run(engine, required=False)
         run_id = run.id if run is not None else None
-    table = fetch_arrow(engine, _sql(-1 if run_id is None else run_id, now), {}, SCHEMA)
+    table = fetch_arrow(engine, _sql(-1 if run_id is None else run_id, now), {}, SCHEMA, key=("customers", "c.id"))
     now_naive = pa.scalar(now.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us"))
     days = {name: pc.divide(pc.cast(pc.subtract(now_naive, table.column(col)), pa.int64()), 86_400e6)
             for name, col in (("days_since_last_purchase", "last_purchase_at"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,8 @@ SUBS_SCHEMA = pa.schema([("customer_id", pa.int64()), ("started_at", pa.timestam
                          ("ends_at", pa.timestamp("us")), ("cancelled_at", pa.timestamp("us"))])
 
 
-def fetch_arrow(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa.Table:
+def fetch_arrow(engine: Engine, sql: str, params: dict, schema: pa.Schema,
+                key: tuple[str, str] | None = None) -> pa.Table:
     """The query's rows as Arrow.
 
     SQLite is read in this process only through the standard ``sqlite3``
@@ -67,7 +69,7 @@ def fetch_arrow(engine: Engine, sql: str, params: dict, schema: pa.Schema) -> pa
     name = engine.dialect.name
     sql = sql.format(real=REAL.get(name, "REAL"), noindex=NO_INDEX.get(name, ""), t=_Times(name))
     if name == "sqlite":
-        table = _fetch_sqlite(engine, sql, params)
+        table = _fetch_sqlite(engine, sql, params, key=key)
     elif name == "postgresql":
         table = _fetch_postgres(engine, sql, params)
     else:
@@ -81,15 +83,17 @@ def _columns(names: list[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
     return pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(names)})
 
 
-def _fetch_sqlite(engine: Engine, sql: str, params: dict, batch: int = 250_000) -> pa.Table:
+def _fetch_sqlite(engine: Engine, sql: str, params: dict, batch: int = 250_000, key: tuple[str, str] | None = None
+                  ) -> pa.Table:
+    """``key``: (table, integer primary key) by whose ranges several children may share the read."""
     # Times are stored as text in SQLAlchemy's format: compare in that format.
     bound = {k: v.strftime("%Y-%m-%d %H:%M:%S.%f") for k, v in params.items()}
     path = engine.url.database
     if sqlite_reader.worth_a_child(path):
         inlined = sql
-        for key, value in bound.items():  # our own timestamps, formatted above: no quotes inside
-            inlined = inlined.replace(f":{key}", f"'{value}'")
-        table = sqlite_reader.read_in_child(str(path), inlined)
+        for name, value in bound.items():  # our own timestamps, formatted above: no quotes inside
+            inlined = inlined.replace(f":{name}", f"'{value}'")
+        table = sqlite_reader.read_parts_in_child(str(path), _key_ranges(engine, inlined, key))
         if table is not None:
             return table
     raw = engine.raw_connection()
@@ -106,6 +110,25 @@ def _fetch_sqlite(engine: Engine, sql: str, params: dict, batch: int = 250_000) 
     if not parts:
         return pa.table({c: pa.array([], pa.null()) for c in names})
     return pa.concat_tables(parts, promote_options="permissive")
+
+
+def _key_ranges(engine: Engine, sql: str, key: tuple[str, str] | None) -> list[str]:
+    """``sql`` (ending in its WHERE clause) cut into consecutive ranges of ``key`` (table, its integer
+    primary key as the query names it, such as ``c.id``), in key order."""
+    if key is None:
+        return [sql]
+    table, key_col = key
+    bare = key_col.rsplit(".", 1)[-1]
+    with engine.connect() as conn:  # a lone min() or max() of the rowid is a lookup, not a scan
+        lo = conn.execute(text(f"SELECT min({bare}) FROM {table}")).scalar()
+        hi = conn.execute(text(f"SELECT max({bare}) FROM {table}")).scalar()
+    if lo is None or hi is None:
+        return [sql]
+    parts = sqlite_reader.readers(int(hi) - int(lo) + 1)
+    if parts == 1:
+        return [sql]
+    cuts = [int(lo) + (int(hi) - int(lo) + 1) * i // parts for i in range(parts + 1)]
+    return [f"{sql} AND {key_col} >= {a} AND {key_col} < {b}" for a, b in pairwise(cuts)]
 
 
 def estimated_orders(engine: Engine) -> int:
@@ -185,7 +208,7 @@ def to_local(col: pa.ChunkedArray, tz: str) -> pa.ChunkedArray:
 
 
 def load_orders(engine: Engine, tz: str, as_of_utc: dt.datetime) -> pa.Table:
-    t = fetch_arrow(engine, ORDERS_SQL, {"as_of": _naive_utc(as_of_utc)}, ORDERS_SCHEMA)
+    t = fetch_arrow(engine, ORDERS_SQL, {"as_of": _naive_utc(as_of_utc)}, ORDERS_SCHEMA, key=("orders", "id"))
     return t.set_column(2, "placed", to_local(t.column("placed_at"), tz))
 
 

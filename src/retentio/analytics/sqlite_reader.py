@@ -10,6 +10,15 @@ SQLite's WAL mode is made for. The child writes the rows as an Arrow IPC file
 into a private temporary folder; the parent reads it only after the child
 has exited successfully, so it never sees a half-written copy.
 
+A large table is read by several children at once, each a range of its
+integer key (the rowid, so each child reads only its own pages): SQLite's
+per-row work is one core's, and the parent waits meanwhile (10M orders:
+9.0 s with one child, 5.3 s with two on 2 cores; the customer view of 1M
+customers 5.7–6.5 s, 2.8–4.2 s). Each child reads in its own
+transaction; a write that commits while they run may be seen by some of
+them, as it may between the orders and the contracts, and the next refresh
+sees all of it.
+
 Small databases are read in-process (a child costs half a second to start),
 and whenever the child cannot run — the driver is not installed, it fails,
 a column changes type in a way the driver refuses — the caller reads
@@ -25,6 +34,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -34,6 +44,9 @@ log = logging.getLogger(__name__)
 CHILD_MIN_BYTES = 64 << 20
 TIMEOUT_S = 6 * 3600
 ROW_GROUP = 1 << 20
+# A table of fewer rows is read by one child: another one's start-up would cost more than it saves.
+SPLIT_MIN_ROWS = 1_000_000
+MAX_READERS = 4
 
 
 def worth_a_child(path: str | None) -> bool:
@@ -64,6 +77,25 @@ def read_in_child(path: str, sql: str) -> pa.Table | None:
             return None
         with pa.OSFile(str(out), "rb") as src:
             return pa.ipc.open_file(src).read_all()
+
+
+def readers(rows: int) -> int:
+    """How many children read a table of about ``rows`` rows at once."""
+    if rows < SPLIT_MIN_ROWS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_READERS, rows // (SPLIT_MIN_ROWS // 2)))
+
+
+def read_parts_in_child(path: str, sqls: list[str]) -> pa.Table | None:
+    """The rows of every query in ``sqls``, concatenated in that order, each read by a child of its own
+    at the same time; None when any child could not read (the caller then reads everything itself)."""
+    if len(sqls) == 1:
+        return read_in_child(path, sqls[0])
+    with ThreadPoolExecutor(len(sqls)) as pool:  # each thread only waits on its child
+        parts = list(pool.map(lambda sql: read_in_child(path, sql), sqls))
+    if any(p is None for p in parts):
+        return None
+    return pa.concat_tables(parts, promote_options="permissive")
 
 
 def to_parquet(path: str, sql: str, out: Path, schema: pa.Schema) -> bool:

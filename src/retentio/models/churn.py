@@ -69,8 +69,12 @@ def classification_metrics(y, p) -> dict[str, float]:
             "base_rate": float(y.mean()), "customers": len(y)}
 
 
-# Rows the trees are trained on; more add little (docs/models.md, "Sampling") and cost linear time.
-MAX_TRAIN_ROWS = 200_000
+# Rows the trees are trained on; more add little (docs/models.md, "Sampling": on 1M simulated customers
+# 100,000 rows gave a ROC AUC 0.00005 below 200,000 and 0.0003 below everyone) and cost linear time.
+MAX_TRAIN_ROWS = 100_000
+# Rows the check model is judged on: the ROC AUC's standard error is below 0.002 on 200,000 even at a 10 %
+# base rate (Hanley & McNeil 1982, eq. 2).
+MAX_JUDGED_ROWS = 200_000
 
 
 def stratified_rows(y: np.ndarray, limit: int = MAX_TRAIN_ROWS, seed: int = 0) -> np.ndarray:
