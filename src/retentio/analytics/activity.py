@@ -43,11 +43,12 @@ def activity_islands(t: Tables, window_days: int) -> ibis.Table:
     spans = spans.union(s.select("customer_id", start=s.started.cast(ts),
                                  end=ibis.coalesce(s.ended, ibis.literal(OPEN_END, type=ts)).cast(ts)))
     order = [spans.start, spans.end]
-    reach = spans.mutate(reach=spans.end.max().over(ibis.cumulative_window(group_by=spans.customer_id, order_by=order)))
-    before = reach.reach.lag().over(ibis.window(group_by=reach.customer_id, order_by=[reach.start, reach.end]))
+    # How far the customer's earlier intervals reach: one window over the rows before this one (a running
+    # maximum and then its lag were two sorts of every purchase).
+    before = spans.end.max().over(ibis.window(group_by=spans.customer_id, order_by=order, rows=(None, -1)))
     # An interval starting after everything before it has ended opens a new island;
     # touching intervals ((a, b] and (b, c]) are one island.
-    flagged = reach.mutate(opens=ibis.ifelse(before.isnull() | (reach.start > before), 1, 0))
+    flagged = spans.mutate(opens=ibis.ifelse(before.isnull() | (spans.start > before), 1, 0))
     numbered = flagged.mutate(island=flagged.opens.sum().over(
         ibis.cumulative_window(group_by=flagged.customer_id, order_by=[flagged.start, flagged.end])))
     return numbered.group_by(["customer_id", "island"]).aggregate(start=numbered.start.min(), end=numbered.end.max())
