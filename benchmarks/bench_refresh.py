@@ -139,6 +139,11 @@ def main() -> None:
     result["aggregation_vs_groupby"] = result["customer_aggregation_s"] / result["baseline_groupby_s"]
     result["full_compute_vs_groupby"] = run.summary["timings_s"]["compute"] / result["baseline_groupby_s"]
     assert facts.num_rows == result["customers"]
+    import resource
+
+    # Peak resident memory of this process and of the largest child (the SQLite readers), in GB.
+    result["peak_rss_gb"] = {"process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                             "largest_child": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20}
     print(json.dumps(result, indent=2))
 
 

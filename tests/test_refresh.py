@@ -114,3 +114,29 @@ def test_readers_see_the_last_complete_run_until_the_next_one_is_complete(sqlite
     with sqlite_engine.connect() as c:
         runs = {r[0] for r in c.execute(sa.text("select distinct run_id from customer_predictions"))}
     assert runs == {third.id}  # the dead run's rows are gone with the old ones
+
+
+def test_a_failed_score_write_beside_the_predictions_fails_the_run_and_keeps_the_last_one(sqlite_engine, tmp_path,
+                                                                                           monkeypatch):
+    """The scores are written in a thread while the predictions run: its error must reach the run."""
+    _shop(sqlite_engine, tmp_path, customers=200)
+    first = refresh(sqlite_engine)
+    before, _ = predictions(sqlite_engine)
+    written = []
+
+    def full_disk(*_a, **_k):
+        written.append(True)
+        raise OSError("database or disk is full")
+
+    monkeypatch.setattr(refresh_module, "store_scores", full_disk)
+    with pytest.raises(OSError):
+        refresh(sqlite_engine)
+    assert written == [True]
+    assert latest_run(sqlite_engine).id == first.id
+    after, _ = predictions(sqlite_engine)
+    assert len(after) == len(before)
+    with sqlite_engine.connect() as c:
+        statuses = [r[0] for r in c.execute(sa.text("select status, error from refresh_runs order by id"))]
+        error = c.execute(sa.text("select error from refresh_runs order by id desc limit 1")).scalar()
+    assert statuses == ["ok", "failed"]
+    assert error == "OSError"  # the kind only: an error's text may hold data

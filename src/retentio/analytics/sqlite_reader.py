@@ -45,7 +45,7 @@ CHILD_MIN_BYTES = 64 << 20
 TIMEOUT_S = 6 * 3600
 ROW_GROUP = 1 << 20
 # A table of fewer rows is read by one child: another one's start-up would cost more than it saves.
-SPLIT_MIN_ROWS = 1_000_000
+SPLIT_MIN_ROWS = 500_000
 MAX_READERS = 4
 
 
