@@ -195,8 +195,10 @@ def _utc(series: pd.Series, tz: str) -> pd.Series:
     return s.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
 
 
-def store_scores(engine: Engine, run_id: int, facts: pd.DataFrame, tz: str) -> None:
-    df = pd.DataFrame({
+def scores_frame(run_id: int, facts: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The rows of ``customer_scores`` for this run: a frame of their own, so that writing them in
+    another thread shares nothing with the prediction stage, which reads ``facts`` meanwhile."""
+    return pd.DataFrame({
         "run_id": run_id, "customer_id": facts["customer_id"].astype("int64"),
         "first_purchase_at": _utc(facts["first_purchase"], tz), "last_purchase_at": _utc(facts["last_purchase"], tz),
         "purchases": facts["purchases"], "revenue": facts["revenue"].round(2), "recency_days": facts["recency_days"],
@@ -205,7 +207,10 @@ def store_scores(engine: Engine, run_id: int, facts: pd.DataFrame, tz: str) -> N
         "expected_interval_days": facts["expected_interval_days"], "interval_source": facts["interval_source"],
         "days_to_second_purchase": facts["days_to_second"],
     })
-    append_frame(engine, CustomerScore.__table__, df)
+
+
+def store_scores(engine: Engine, scores: pd.DataFrame) -> None:
+    append_frame(engine, CustomerScore.__table__, scores)
 
 
 PREDICTION_COLUMNS = [c.name for c in CustomerPrediction.__table__.columns if c.name not in ("id", "run_id")]
@@ -282,9 +287,8 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         # runs marked ok, and the next refresh removes rows of a run that died here. The scores are
         # written while the predictions are computed: the database's work and the models' share the
         # cores (benchmarks/bench_refresh.py, docs/benchmarks.md).
-        t0 = time.perf_counter()
-        scores_written = writer.submit(_timed, store_scores, engine, run_id, _scores_without(facts, objectors),
-                                       ctx.cfg.time_zone)
+        scores = scores_frame(run_id, _scores_without(facts, objectors), ctx.cfg.time_zone)
+        scores_written = writer.submit(_timed, store_scores, engine, scores)
         preds = None
         if predictions:
             step("predictions")
