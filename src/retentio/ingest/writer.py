@@ -17,7 +17,7 @@ from retentio.db.bulk import begin_sqlite, to_arrow
 from retentio.db.models import Customer, Order, OrderLine, Product
 from retentio.db.types import table_of
 
-LOOKUP_BATCH = 5000
+UPDATE_BATCH = 5000  # order ids per IN list of an UPDATE
 BULK_LOOKUP_BATCH = 50_000  # values per JSON array / PostgreSQL array
 _stage_seq = itertools.count(1)
 
@@ -238,6 +238,6 @@ def recompute_totals(conn: Connection, order_ids: Sequence[int]) -> None:
     orders = table_of(Order)
     total = (select(func.coalesce(func.sum(lines.c.net_amount), 0))
              .where(lines.c.order_id == orders.c.id).scalar_subquery())
-    for i in range(0, len(order_ids), LOOKUP_BATCH):
-        part = list(order_ids[i : i + LOOKUP_BATCH])
+    for i in range(0, len(order_ids), UPDATE_BATCH):
+        part = list(order_ids[i : i + UPDATE_BATCH])
         conn.execute(update(orders).where(orders.c.id.in_(part)).values(net_total=total))

@@ -44,8 +44,8 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
     train, valid = frame(as_of - 2 * h), frame(as_of - h)
     features, reasons = valid.attrs["features"], valid.attrs["reasons"]
     check = ChurnModel().fit(train[features], train["churned"])
-    # Metrics need no million rows: on 200,000 the ROC AUC's standard error is below 0.002 even at a
-    # 10 % base rate (Hanley & McNeil 1982, eq. 2); scoring a million took 5.6 s. validated_on says so.
+    # Metrics need no million rows (MAX_JUDGED_ROWS says why); scoring a million took 5.6 s. validated_on
+    # says how many were judged.
     judged = valid.iloc[stratified_rows(valid["churned"].to_numpy(), MAX_JUDGED_ROWS)]
     p = check.predict_proba(judged[features])
     metrics = classification_metrics(judged["churned"], p)
