@@ -196,7 +196,7 @@ def config_show(fmt: str = FormatOpt, lang: str = LangOpt) -> None:
          [("key", _("setting"), None), ("value", _("value"), None)], check_format(fmt))
 
 
-@config_app.command("set", help=_("Change one shop setting, e.g. `config set time_zone Europe/Berlin`."))
+@config_app.command("set", help=_("Change one shop setting (for example `config set time_zone Europe/Berlin`)."))
 def config_set(key: str = typer.Argument(..., help=_("Setting name")),
                value: str = typer.Argument(..., help=_("New value")), lang: str = LangOpt) -> None:
     from retentio.shop import set_config

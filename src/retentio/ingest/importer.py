@@ -332,8 +332,9 @@ def _cell(v: Any) -> str:
 
 
 def write_report(path: Path, rejects: list[Reject]) -> None:
-    """The rejected rows as CSV; cells that a spreadsheet would run as formulas are neutralised."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    """The rejected rows as CSV; cells that a spreadsheet would run as formulas are neutralised. With a BOM,
+    as the call lists: Excel reads a CSV without one in the system's code page ("gÃ¼ltige")."""
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "line", "column", "reason", "value"])
         for r in rejects:
