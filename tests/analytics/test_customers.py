@@ -20,12 +20,13 @@ def _facts(engine, tmp_path, rows):
 
 
 def test_equal_revenue_is_a_tie_whatever_the_sum_order(sqlite_engine, tmp_path):
-    # 0.10 + 0.20 is 0.30000000000000004 in floating point, one bit above 0.30: not a tie for a rank.
+    # 0.10 + 0.20 is 0.30000000000000004 in floating point, one bit above 0.30: not a tie for a rank,
+    # unless the sum is rounded to the cent (definitions.money_sum).
     rows = [("1", "A", "2024-03-01T10:00:00", "0.10"), ("2", "A", "2024-03-01T10:00:00", "0.20"),
             ("3", "B", "2024-03-01T10:00:00", "0.30")]
     facts = _facts(sqlite_engine, tmp_path, rows)
-    assert facts["revenue"].iloc[0] != facts["revenue"].iloc[1]  # the float sums do differ ...
-    assert facts["m_score"].nunique() == 1  # ... but both spent €0.30 and share the M score
+    assert facts["revenue"].iloc[0] == facts["revenue"].iloc[1] == 0.30  # the sums are the same ...
+    assert facts["m_score"].nunique() == 1  # ... and both share the M score
 
 
 @pytest.mark.parametrize(("placed", "second", "previous"), [

@@ -98,3 +98,18 @@ def test_date_only_orders_are_listed_without_a_time(tmp_path):
     assert res.exit_code == 0, res.output
     assert "3 Jan 2024" in res.output and "00:00:00" not in res.output
     assert "14 Feb 2024, 18:30:00" in res.output
+
+
+@pytest.mark.parametrize(("lang", "rows", "said"), [
+    ("de", 1, "1 Zeile gelesen = 1 importiert + 0 abgewiesen"),
+    ("de", 2, "2 Zeilen gelesen = 2 importiert + 0 abgewiesen"),
+    ("en", 1, "read 1 row = 1 imported + 0 rejected"),
+    ("en", 2, "read 2 rows = 2 imported + 0 rejected"),
+])
+def test_import_line_counts_rows_in_the_right_number(tmp_path, lang, rows, said):
+    path = write_csv(tmp_path / "o.csv", ["order_id", "customer_id", "placed_at", "total"],
+                     [[str(i), "K1", "2024-01-03", "19.90"] for i in range(rows)])
+    res = runner.invoke(app, ["--db", str(tmp_path / "d.db"), "--lang", lang, "import", "orders", str(path)],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert said in " ".join(res.output.split())

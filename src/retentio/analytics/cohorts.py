@@ -10,7 +10,7 @@ from __future__ import annotations
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import is_purchase, periods_between, revenue, truncate_period
+from retentio.analytics.definitions import is_purchase, money_sum, periods_between, revenue, truncate_period
 from retentio.analytics.engine import Backend, Tables
 
 
@@ -33,7 +33,7 @@ def cohort_table(backend: Backend, t: Tables, granularity: str) -> pd.DataFrame:
     # Orders before the first purchase (a cancelled or zero-value order) precede acquisition.
     j = j.filter(j.idx >= 0)
     cells = j.group_by(["cohort", "idx"]).aggregate(
-        customers=j.customer_id.nunique(where=j.is_purchase), revenue=j.rev.sum())
+        customers=j.customer_id.nunique(where=j.is_purchase), revenue=money_sum(j.rev))
     sizes = firsts.group_by("cohort").aggregate(cohort_size=firsts.count())
     df = backend.execute(cells.join(sizes, "cohort"))
     if df.empty:

@@ -12,7 +12,7 @@ import datetime as dt
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import customer_purchases, days_between, is_purchase, is_return, revenue
+from retentio.analytics.definitions import customer_purchases, days_between, is_purchase, is_return, money_sum, revenue
 from retentio.analytics.engine import Backend, Tables
 
 
@@ -28,8 +28,8 @@ def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
     # 0/1, which DuckDB would return as DECIMAL(38, 0).
     per = o.group_by("customer_id").aggregate(
         first_purchase=o.placed.min(where=buy), last_purchase=o.placed.max(where=buy),
-        purchases=o.count(where=buy), purchase_revenue=o.net_total.sum(where=buy),
-        revenue=revenue(o).sum(), returns=o.count(where=is_return(o)))
+        purchases=o.count(where=buy), purchase_revenue=money_sum(o.net_total, buy),
+        revenue=money_sum(revenue(o)), returns=o.count(where=is_return(o)))
     base = per.filter(per.purchases > 0)
     # The second purchase and the one before the last, without sorting every customer's history: the
     # earliest later one and the latest earlier one, or the first (last) instant itself if two purchases

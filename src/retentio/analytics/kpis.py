@@ -22,6 +22,7 @@ import pandas as pd
 from retentio.analytics.activity import boundary_counts
 from retentio.analytics.definitions import (
     is_purchase,
+    money_sum,
     periods_frame,
     revenue,
     truncate_period,
@@ -52,7 +53,7 @@ def kpi_series(backend: Backend, t: Tables, points: list[dt.datetime], window_da
     purchase = is_purchase(o)
     by_customer = purchase & o.customer_id.notnull()
     flows = backend.execute(o.group_by(start=truncate_period(o.placed, granularity)).aggregate(
-        revenue=revenue(o).sum(),
+        revenue=money_sum(revenue(o)),
         # AOV divides by the purchases whose amount is known.
         purchases_all=ibis.ifelse(purchase & o.net_total.notnull(), 1, 0).sum(),
         purchases=ibis.ifelse(by_customer, 1, 0).sum(),

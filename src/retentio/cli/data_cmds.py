@@ -79,9 +79,9 @@ def import_(
         print(to_json(summary.to_dict()))
         return
     style = "green" if summary.rows_rejected == 0 else "yellow"
-    line = _("{file} → {kind}: read {read} rows = {imported} imported + {rejected} rejected", file=str(file),
-             kind=kind, read=summary.rows_read, imported=summary.rows_imported,
-             rejected=summary.rows_rejected)
+    line = trn(current_lang(), "{file} → {kind}: read {n} row = {imported} imported + {rejected} rejected",
+               "{file} → {kind}: read {n} rows = {imported} imported + {rejected} rejected", summary.rows_read,
+               file=str(file), kind=kind, imported=summary.rows_imported, rejected=summary.rows_rejected)
     if summary.customers_created:
         line += trn(current_lang(), "; {n} new customer", "; {n} new customers", summary.customers_created)
     say(line, style=style)

@@ -175,7 +175,9 @@ class CustomerIds:
         # Each distinct id once: a chunk repeats its customers, and mapping a Series through the whole
         # cache (a dict of every customer so far) rebuilt an index of it per chunk.
         codes, uniq = pd.factorize(external_ids, use_na_sentinel=True)
-        missing = [x for x in uniq if x not in self.cache]
+        # A list first: iterating an Arrow-backed Index makes a scalar per element, five times slower.
+        keys = uniq.tolist()
+        missing = [x for x in keys if x not in self.cache]
         if missing:
             table = table_of(Customer)
             before = lookup_ids(conn, table, "external_id", missing)
@@ -190,7 +192,7 @@ class CustomerIds:
                 self.created += len(new)
                 before.update(lookup_ids(conn, table, "external_id", new))
             self.cache.update(before)
-        ids = np.array([self.cache[x] for x in uniq] + [0], dtype="int64")
+        ids = np.array([self.cache[x] for x in keys] + [0], dtype="int64")
         return pd.Series(pd.arrays.IntegerArray(ids[codes], codes < 0), index=external_ids.index)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
-from retentio.analytics.definitions import customer_purchases, days_between, is_purchase, is_return
+from retentio.analytics.definitions import customer_purchases, days_between, is_purchase, is_return, money_sum
 from retentio.analytics.engine import Backend, Tables
 from retentio.db.models import Event, Feedback, ServiceCase
 from retentio.timezones import to_utc
@@ -50,7 +50,7 @@ def order_features(t: Tables, cutoff: dt.datetime) -> ibis.Table:
     # answers in BIGINT rather than DECIMAL(38, 0).
     per = o.group_by("customer_id").aggregate(
         first=o.placed.min(where=buy), last=o.placed.max(where=buy), purchases=o.count(where=buy),
-        revenue=o.net_total.sum(where=buy), purchases_90d=o.count(where=buy & (age <= 90)),
+        revenue=money_sum(o.net_total, buy), purchases_90d=o.count(where=buy & (age <= 90)),
         purchases_prev_90d=o.count(where=buy & (age > 90) & (age <= 180)),
         returns=o.count(where=is_return(o)))
     per = per.filter(per.purchases > 0)

@@ -25,7 +25,7 @@ import datetime as dt
 import ibis
 import pandas as pd
 
-from retentio.analytics.definitions import is_purchase, revenue
+from retentio.analytics.definitions import is_purchase, money_sum, revenue
 from retentio.analytics.engine import Backend, Tables
 from retentio.errors import RetentioError
 from retentio.i18n import Msg
@@ -54,7 +54,7 @@ def _purchase_days(t: Tables) -> ibis.Table:
     o = t.orders.filter(t.orders.customer_id.notnull())
     o = o.mutate(day=o.placed.truncate("D"), rev=revenue(o), buy=ibis.ifelse(is_purchase(o), 1, 0),
                  unknown=ibis.ifelse(is_purchase(o) & o.net_total.isnull(), 1, 0))
-    days = o.group_by(["customer_id", "day"]).aggregate(amount=o.rev.sum(), buys=o.buy.sum(), unknown=o.unknown.sum())
+    days = o.group_by(["customer_id", "day"]).aggregate(amount=money_sum(o.rev), buys=o.buy.sum(), unknown=o.unknown.sum())
     kept = days.filter((days.buys > 0) & ((days.amount > 0) | (days.unknown > 0)))
     return kept.select("customer_id", "day", amount=ibis.ifelse(kept.unknown > 0, ibis.null("float64"), kept.amount))
 
@@ -65,10 +65,10 @@ def summary_expr(t: Tables, calibration_end: dt.date, observation_end: dt.date |
     cal_end = ibis.literal(dt.datetime.combine(calibration_end, dt.time()), type="timestamp")
     cal = days.filter(days.day <= cal_end)
     per = cal.group_by("customer_id").aggregate(
-        first=cal.day.min(), last=cal.day.max(), n=cal.count(), total=cal.amount.sum())
+        first=cal.day.min(), last=cal.day.max(), n=cal.count(), total=money_sum(cal.amount))
     firsts = cal.join(per.select("customer_id", "first"), "customer_id")
     first_amount = firsts.filter(firsts.day == firsts.first).group_by("customer_id").aggregate(
-        first_amount=firsts.amount.sum())
+        first_amount=money_sum(firsts.amount))
     s = per.join(first_amount, "customer_id")
     end_s = cal_end.epoch_seconds()
     out = s.select(
@@ -83,7 +83,7 @@ def summary_expr(t: Tables, calibration_end: dt.date, observation_end: dt.date |
         return out
     obs_end = ibis.literal(dt.datetime.combine(observation_end, dt.time()), type="timestamp")
     hold = days.filter((days.day > cal_end) & (days.day <= obs_end))
-    h = hold.group_by("customer_id").aggregate(holdout_frequency=hold.count(), holdout_amount=hold.amount.sum())
+    h = hold.group_by("customer_id").aggregate(holdout_frequency=hold.count(), holdout_amount=money_sum(hold.amount))
     joined = out.left_join(h, "customer_id")
     return joined.select(
         *[joined[c] for c in out.columns],
