@@ -71,3 +71,16 @@ def test_objection_and_retention_dry_run(shop):
     reg = json.loads(run(shop, "privacy", "registry", "--format", "json").output)
     assert {(r["table"], r["column"], r["class"]) for r in reg} >= {("customers", "email", "contact"),
                                                                     ("orders", "net_total", "behavioural")}
+
+
+@pytest.mark.parametrize(("lang", "one", "many"), [
+    ("en", "{n} customer inactive for {y} would be erased", "{n} customers inactive for {y} would be erased"),
+    ("de", "{n} Kunde, der {y} inaktiv ist, würde gelöscht", "{n} Kunden, die {y} inaktiv sind, würden gelöscht"),
+])
+@pytest.mark.parametrize("years", [1, 2])
+def test_retention_dry_run_counts_in_the_right_number(shop, lang, one, many, years):
+    n = json.loads(run(shop, "privacy", "retention", "--years", str(years), "--format", "json").output)["customers"]
+    r = run(shop, "privacy", "retention", "--years", str(years), lang=lang)
+    assert r.exit_code == 0, r.output
+    unit = {("en", 1): "1 year", ("en", 2): "2 years", ("de", 1): "1 Jahr", ("de", 2): "2 Jahre"}[lang, years]
+    assert (one if n == 1 else many).format(n=n, y=unit) in " ".join(r.output.split())

@@ -8,7 +8,7 @@ import typer
 
 from retentio.cli.base import FormatOpt, LangOpt, app, check_format, lang_of, state
 from retentio.cli.output import emit, say, to_json, write_csv
-from retentio.i18n import _
+from retentio.i18n import _, current_lang, trn
 
 churn_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help=_("A churn model for a labelled snapshot: a customer table with a churned column."))
@@ -47,8 +47,9 @@ def fit_cmd(label: str = typer.Option(..., "--label", help=_("The column saying 
           pr=f.num(m["pr_auc"], 3), brier=f.num(m["brier"], 3), share=f.share(0.1),
           lift=f.num(m["lift_at_10"], 2)))
     if result.unlabelled:
-        say(_("{n} customers have no value in {label}: they are scored, but not used to train or validate.",
-              n=f.num(result.unlabelled), label=label), style="yellow")
+        say(trn(current_lang(), "{n} customer has no value in {label}: they are scored, but not used to train or "
+                "validate.", "{n} customers have no value in {label}: they are scored, but not used to train or "
+                "validate.", result.unlabelled, label=label), style="yellow")
     emit(result.calibration, [("bin", _("Forecast"), None), ("customers", _("Customers"), f.num),
                               ("predicted", _("predicted"), f.share), ("observed", _("observed"), f.share)],
          "table", title=_("Calibration (cross-validated)"))

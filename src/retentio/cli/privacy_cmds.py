@@ -8,7 +8,7 @@ import typer
 
 from retentio.cli.base import FormatOpt, LangOpt, app, check_format, lang_of, state
 from retentio.cli.output import emit, say, to_json
-from retentio.i18n import _
+from retentio.i18n import _, current_lang, trn
 
 privacy_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help=_("Privacy rights: export, erase, objection, retention periods."))
@@ -85,10 +85,16 @@ def retention_cmd(apply: bool = typer.Option(False, "--apply", help=_("Erase the
     elif not out["enabled"]:
         say(_("No retention period is set (retentio config set retention_years N)."))
     elif out["dry_run"]:
-        say(_("{n} customers inactive for {years} years would be erased (--apply erases them).",
-              n=out["customers"], years=out["years"]))
+        say(trn(current_lang(), "{n} customer inactive for {years} would be erased (--apply erases them).",
+                "{n} customers inactive for {years} would be erased (--apply erases them).", out["customers"],
+                years=_years(out["years"])))
     else:
-        say(_("{n} customers inactive for {years} years erased.", n=out["erased"], years=out["years"]))
+        say(trn(current_lang(), "{n} customer inactive for {years} erased.", "{n} customers inactive for {years} erased.",
+                out["erased"], years=_years(out["years"])))
+
+
+def _years(n: int) -> str:
+    return trn(current_lang(), "{n} year", "{n} years", n)
 
 
 @privacy_app.command("log", help=_("The erasure log: when, who, which customer id; no personal data."))

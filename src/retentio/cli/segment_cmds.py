@@ -10,7 +10,7 @@ import typer
 from retentio.cli.base import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
 from retentio.cli.output import emit, say, to_json
 from retentio.errors import ConfigError
-from retentio.i18n import Msg, _
+from retentio.i18n import Msg, _, current_lang, trn
 
 segments_app = typer.Typer(invoke_without_command=True, no_args_is_help=False, rich_markup_mode=None,
                            help=_("RFM segments, or saved segments: list, save, show, preview, members, delete."))
@@ -173,9 +173,10 @@ def targets(cost: float = typer.Option(..., "--cost", help=_("Cost of the action
     rows = chosen.head(top).to_dict("records")
     fm = fmt_for(lang, engine)
     if fmt == "table":
-        say(_("{n} customers selected · cost {cost} · expected incremental value {value} · {more} more worth it "
-              "beyond the budget", n=fm.num(len(chosen)), cost=fm.money(cost * len(chosen)),
-              value=fm.money(chosen["eiv"].sum()), more=fm.num((ranked["reason"] == "budget").sum())))
+        say(trn(current_lang(), "{n} customer selected · cost {cost} · expected incremental value {value} · {more} "
+                "more worth it beyond the budget", "{n} customers selected · cost {cost} · expected incremental value "
+                "{value} · {more} more worth it beyond the budget", len(chosen), cost=fm.money(cost * len(chosen)),
+                value=fm.money(chosen["eiv"].sum()), more=fm.num((ranked["reason"] == "budget").sum())))
     emit(rows, [("external_id", _("Customer"), None), ("lifecycle", _("Status"), lambda v: label("lifecycle", v)),
                 ("churn_probability", _("Risk"), fm.share), ("clv", _("CLV"), fm.money0),
                 ("eiv", _("Expected gain"), fm.money), ("first_name", _("First name"), None),
