@@ -67,14 +67,15 @@ def test_no_dropout_data_choose_the_nbd_and_stay_plausible(sqlite_engine, tmp_pa
     assert (pred["clv"] <= bound["revenue"] + 1e-6).all()
 
 
-def test_contracts_without_orders(sqlite_engine, tmp_path):
+@pytest.mark.parametrize("one_rate", [False, True], ids=["rates-differ", "one-rate"])
+def test_contracts_without_orders(sqlite_engine, tmp_path, one_rate):
     rng = np.random.default_rng(1)
     rows = []
     for c in range(1200):
         start = dt.date(2020, 1, 1) + dt.timedelta(days=int(rng.integers(0, 1200)))
-        # Churn rates differ between customers, as the sBG assumes: with one rate for all its two
-        # parameters run off to infinity together and the fit is refused as unidentified.
-        months = int(rng.geometric(rng.beta(1.5, 20.0)))
+        # Churn rates that differ between customers, as the sBG assumes; or one rate for all, where its
+        # two parameters run off to infinity together and its geometric limit stands in.
+        months = int(rng.geometric(0.06 if one_rate else rng.beta(1.5, 20.0)))
         cancelled = start + dt.timedelta(days=30 * months)
         rows.append([f"S{c}", f"c{c}", start.isoformat(), cancelled.isoformat() if cancelled < dt.date(2024, 6, 1)
                      else "", "29.90"])
@@ -90,6 +91,21 @@ def test_contracts_without_orders(sqlite_engine, tmp_path):
     assert df["s"].max() > 100  # running contracts make customers active
     pred, _ = predictions(sqlite_engine)
     assert pred["contract_renewal_probability"].notna().any() and pred["churn_probability"].between(0, 1).all()
+    info = run.summary["predictions"]["contracts"]
+    if one_rate:  # about 1 - 0.06 per 30 days, renewed per month of 30.4 days, for every tenure
+        renew = pred["contract_renewal_probability"].dropna()
+        assert renew.between(0.92, 0.95).all() and renew.max() - renew.min() < 0.005  # tenure tells nothing
+        # The limit where the sBG fit is refused (as with scipy 1.17), else the sBG at its huge alpha, beta.
+        assert (info["model"] == "geometric" and "one churn rate" in info["notes"][0]["msg"]) or \
+            info["params"]["alpha"] + info["params"]["beta"] > 100
+    else:
+        assert info["model"] == "sBG" and info["params"]["alpha"] + info["params"]["beta"] < 100
+    from retentio.formatting import Fmt
+    from retentio.report.predictions import prediction_context
+
+    for lang, word in (("en", "Contracts ("), ("de", "Verträge (")):
+        text = prediction_context(sqlite_engine, run, lang, Fmt(lang))["contracts_text"]
+        assert text.startswith(word) and "12" in text, text
 
 
 def test_readers_see_the_last_complete_run_until_the_next_one_is_complete(sqlite_engine, tmp_path, monkeypatch):

@@ -48,7 +48,11 @@ FLAT_GAIN = 0.01
 
 
 class ModelFitError(RetentioError):
-    """The optimiser did not find a proper maximum."""
+    """The optimiser did not find a proper maximum. ``estimates``: where it stopped (natural scale), when
+    the fit ran off along a parameter the data do not identify, so a caller can tell which limit the data
+    point to (the sBG with alpha and beta running off together: one churn rate for all)."""
+
+    estimates: dict[str, float] | None = None
 
 
 class InsufficientDataError(RetentioError):
@@ -175,9 +179,11 @@ def _degenerate(names: Sequence[str], x: np.ndarray, hess_obj: np.ndarray, penal
             if abs(v) >= LOG_BOUND or not np.isfinite(var) or var <= 0 or var > MAX_LOG_VARIANCE]
 
 
-def _unidentified(model: str, degenerate: list[str]) -> ModelFitError:
-    return ModelFitError(
+def _unidentified(model: str, degenerate: list[str], names: Sequence[str], x: np.ndarray) -> ModelFitError:
+    err = ModelFitError(
         Msg("{model}: the data do not identify parameter(s) {value} (they run off to 0 or infinity, or the likelihood is flat in them — e.g. nobody drops out, or too little history)", model=model, value=', '.join(degenerate)))
+    err.estimates = {n: float(np.exp(v)) for n, v in zip(names, x, strict=True)}
+    return err
 
 
 def fit_mle(*args, **kwargs) -> dict:
@@ -271,7 +277,7 @@ def _fit_mle(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray, n_customers:
         # Stopped on a flat walk: the same test as at the end decides, at this point.
         degenerate = _degenerate(names, res.x, flat_hessian(res.x), penalizer, n_customers)
         if degenerate:
-            raise _unidentified(model, degenerate)
+            raise _unidentified(model, degenerate, names, res.x)
         res = minimize(res.x)  # flat but identified after all: finish the fit as before
 
     # L-BFGS-B stops on small relative steps, a little short of the optimum;
@@ -297,7 +303,7 @@ def _fit_mle(neg_ll: Callable[[np.ndarray], float], x0: np.ndarray, n_customers:
         raise ModelFitError(Msg("{model}: the likelihood is not finite at any tried parameters; check the summary data", model=model))
     degenerate = _degenerate(names, x, hess_obj, penalizer, n_customers)
     if degenerate:
-        raise _unidentified(model, degenerate)
+        raise _unidentified(model, degenerate, names, x)
     cov_log = _covariance_log(hess_obj, penalizer, n_customers)
     jac = np.diag(params)
     cov = jac @ cov_log @ jac

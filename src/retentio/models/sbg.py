@@ -117,3 +117,82 @@ class ShiftedBetaGeometricFitter(BaseFitter):
             survive = survive * (b + n + k - 1) / (a + b + n + k - 1)
             total += survive / (1 + discount_rate) ** k
         return total
+
+
+class GeometricContractFitter:
+    """The sBG's limit when every contract ends with the same probability ``p`` per period
+    (``alpha, beta -> infinity`` with ``alpha / (alpha + beta) = p``): the geometric model.
+
+    Where the contracts show no difference in churn rates between customers, the sBG's two parameters
+    run off to infinity together and the fit is refused as unidentified; this is the model the data point
+    to. Maximum likelihood in closed form: with ``C`` ended contracts and ``sum(t)`` periods at risk (an
+    ended contract is at risk in the period it ends in), ``L(p) = p**C (1 - p)**(sum(t) - C)`` and
+    ``p = C / sum(t)`` ([FH07]_, eq. (5) and (6) with a single ``theta``).
+    """
+
+    model_name = "geometric"
+
+    def __init__(self, min_customers: int = 30, min_churned: int = 5) -> None:
+        self.min_customers = min_customers
+        self.min_churned = min_churned
+
+    def fit(self, periods, churned, weights=None):
+        """The same input as :meth:`ShiftedBetaGeometricFitter.fit`."""
+        t = np.asarray(periods, dtype=float)
+        c = (np.asarray(churned, dtype=float) > 0).astype(float)
+        if len(t) != len(c):
+            raise RetentioError("periods and churned have different lengths")
+        if np.any(t < 0) or np.any(t != np.round(t)) or np.any((c > 0) & (t < 1)):
+            raise RetentioError("periods must be whole numbers, ≥ 1 for ended contracts")
+        w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
+        ended, exposure = float(np.dot(w, c)), float(np.dot(w, t))
+        if w.sum() < self.min_customers or ended < self.min_churned:
+            raise InsufficientDataError(Msg("sBG: {value} contracts, {value2} ended — need at least {min_customers} and {min_churned}", value=format(w.sum(), '.0f'), value2=format(ended, '.0f'), min_customers=self.min_customers, min_churned=self.min_churned))
+        p = ended / exposure
+        self.p_ = p
+        self.n_customers_ = float(w.sum())
+        self.log_likelihood_ = ended * np.log(p) + (exposure - ended) * np.log1p(-p) if p < 1 else 0.0
+        information = ended / p**2 + (exposure - ended) / (1 - p) ** 2 if p < 1 else np.inf
+        self.standard_error_ = float(1 / np.sqrt(information))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "p_"):
+            raise RetentioError(Msg("{name} is not fitted yet: call fit() first", name=type(self).__name__))
+
+    def survival(self, t) -> np.ndarray:
+        """S(t) = (1 - p)**t."""
+        self._check_fitted()
+        return (1 - self.p_) ** np.asarray(t, dtype=float)
+
+    def retention_rate(self, t) -> np.ndarray:
+        """The same in every period: 1 - p."""
+        self._check_fitted()
+        return np.full(np.shape(t), 1 - self.p_)
+
+    def renewal_probability(self, periods) -> np.ndarray:
+        """1 - p, whatever the tenure: nothing is learnt about a contract from its survival."""
+        self._check_fitted()
+        return np.full(np.shape(periods), 1 - self.p_)
+
+    def expected_payments(self, periods, horizon: int, discount_rate: float = 0.0) -> np.ndarray:
+        """Discounted expected further periods paid within ``horizon``: sum of ((1 - p) / (1 + d))**k."""
+        self._check_fitted()
+        k = np.arange(1, int(horizon) + 1)
+        total = float(np.sum(((1 - self.p_) / (1 + discount_rate)) ** k))
+        return np.full(np.shape(periods), total)
+
+    def describe(self) -> dict:
+        self._check_fitted()
+        return {"params": {"churn_rate": float(self.p_)}, "se": {"churn_rate": self.standard_error_},
+                "log_likelihood": float(self.log_likelihood_), "customers": int(self.n_customers_)}
+
+
+def runs_off_together(estimates: dict[str, float] | None) -> bool:
+    """Whether an unidentified sBG fit stopped on the way to the geometric limit: alpha and beta both
+    large (their sum, the Beta's precision, at least 100: a spread of churn rates below
+    sqrt(p (1 - p) / 101) that the data could not tell from none), not on the way to 0."""
+    if not estimates or not {"alpha", "beta"} <= set(estimates):
+        return False
+    a, b = estimates["alpha"], estimates["beta"]
+    return a >= 1 and b >= 1 and a + b >= 100

@@ -1,4 +1,5 @@
-"""The contracts stage: sBG on the contracts in monthly periods.
+"""The contracts stage: sBG on the contracts in monthly periods (its geometric limit where the contracts
+show one churn rate for all).
 
 Per customer with a running contract: the probability of renewing next
 month and the discounted months still expected within two years; the
@@ -14,7 +15,8 @@ import pandas as pd
 
 from retentio.errors import RetentioError
 from retentio.i18n import Msg
-from retentio.models.sbg import ShiftedBetaGeometricFitter
+from retentio.models.base import ModelFitError
+from retentio.models.sbg import GeometricContractFitter, ShiftedBetaGeometricFitter, runs_off_together
 from retentio.models.value import MONTH_DAYS
 
 CONTRACT_HORIZON_MONTHS = 24
@@ -32,7 +34,17 @@ def contract_scores(ctx) -> tuple[pd.DataFrame, dict[str, Any]]:
     months = np.floor((stop - started).dt.total_seconds() / 86400 / MONTH_DAYS).astype(int)
     # A contract ended within its first month ended in period 1.
     periods = np.where(churned, np.maximum(months, 0) + 1, months)
-    model = ShiftedBetaGeometricFitter().fit(periods, churned.astype(int))
+    notes = []
+    try:
+        model: ShiftedBetaGeometricFitter | GeometricContractFitter = ShiftedBetaGeometricFitter().fit(
+            periods, churned.astype(int))
+    except ModelFitError as exc:
+        if not runs_off_together(exc.estimates):
+            raise
+        # One churn rate for all: the limit the sBG ran off to, and the honest model for these contracts.
+        model = GeometricContractFitter().fit(periods, churned.astype(int))
+        notes.append(Msg("the contracts show no difference in churn rates between customers (the sBG's alpha "
+                         "and beta run off to infinity together): one churn rate for all").to_json())
     running = ~churned
     monthly = (1 + ctx.cfg.discount_rate) ** (1 / 12) - 1
     per = pd.DataFrame({"customer_id": subs["customer_id"][running].astype("int64"),
@@ -41,7 +53,8 @@ def contract_scores(ctx) -> tuple[pd.DataFrame, dict[str, Any]]:
                                                                             CONTRACT_HORIZON_MONTHS, monthly)})
     # One row per customer: their longest-running contract.
     per = per.sort_values("contract_expected_months", ascending=False).drop_duplicates("customer_id")
-    info = {"status": "ok", "model": "sBG", "period": "month", "contracts": len(subs), "ended": int(churned.sum()),
+    info = {"status": "ok", "model": "sBG" if isinstance(model, ShiftedBetaGeometricFitter) else "geometric",
+            "notes": notes, "period": "month", "contracts": len(subs), "ended": int(churned.sum()),
             **{k: v for k, v in model.describe().items() if k != "distinct_rows"},
             "survival": [float(v) for v in model.survival(np.arange(CONTRACT_HORIZON_MONTHS + 1))],
             "retention_rate": [float(v) for v in model.retention_rate(np.arange(1, CONTRACT_HORIZON_MONTHS + 1))]}

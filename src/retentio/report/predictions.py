@@ -115,7 +115,12 @@ def prediction_context(engine: Engine, run, lang: str, f: Fmt) -> dict[str, Any]
                                auc=f.num(v["roc_auc"], 3),
                                pr=f.num(v["pr_auc"], 3), brier=f.num(v["brier"], 3), lift=f.num(v["lift_at_10"], 2))
     ci = info.get("contracts") or {}
-    if ci.get("status") == "ok":
+    if ci.get("status") == "ok" and ci.get("model") == "geometric":
+        out["contracts_text"] = tr(lang, "Contracts (one churn rate for all, months): {rate} end each month; {n} "
+                                         "contracts, {ended} ended; still active after 12 months: {s12}.",
+                                   rate=f.share(ci["params"]["churn_rate"], 1), n=f.num(ci["contracts"]),
+                                   ended=f.num(ci["ended"]), s12=f.share(ci["survival"][12], 1))
+    elif ci.get("status") == "ok":
         out["contracts_text"] = tr(lang, "Contracts (sBG, months): α = {a}, β = {b}; {n} contracts, {ended} ended. "
                                          "Renewal rate in month 1 {r1}, in month 12 {r12}; still active after 12 "
                                          "months: {s12}.", a=f.num(ci["params"]["alpha"], 3),
