@@ -23,8 +23,8 @@ def test_geometric_recovers_one_churn_rate(rate):
     periods, ended = contracts(np.full(20_000, rate), seed=3)
     model = GeometricContractFitter().fit(periods, ended)
     assert model.p_ == ended.sum() / periods.sum()  # the closed-form maximum
-    assert abs(model.p_ - rate) < 4 * model.standard_error_
-    assert model.standard_error_ < 0.05 * rate
+    assert abs(model.p_ - rate) < 4 * model.standard_errors_["churn_rate"]
+    assert model.standard_errors_["churn_rate"] < 0.05 * rate
 
 
 def test_geometric_is_the_sbg_at_infinite_alpha_and_beta():

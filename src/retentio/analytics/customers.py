@@ -53,9 +53,8 @@ def customer_facts(t: Tables, as_of_local: dt.datetime) -> ibis.Table:
             ibis.null("float64")),
         r_score=_score(facts.last_purchase),
         f_score=_score(facts.purchases),
-        # On cents: sums of the same amounts in another order differ in the last bits, and a tie that is
-        # no tie moves customers across a score boundary from one refresh to the next.
-        m_score=_score(facts.revenue.round(2)),
+        # Revenue is summed to the cent (definitions.money_sum), so equal spend is a tie in every refresh.
+        m_score=_score(facts.revenue),
     )
     s = t.subscriptions
     now = ibis.literal(as_of_local, type="timestamp")

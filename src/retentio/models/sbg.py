@@ -25,6 +25,21 @@ from retentio.i18n import Msg
 from retentio.models.base import BaseFitter, InsufficientDataError, collapse, fit_mle
 
 
+def _contracts(periods, churned, weights, min_customers: int, min_churned: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The contract models' input checked: periods, ended (0/1) and weights as float arrays."""
+    t = np.asarray(periods, dtype=float)
+    c = np.asarray(churned, dtype=float)
+    if len(t) != len(c):
+        raise RetentioError("periods and churned have different lengths")
+    if np.any(t < 0) or np.any(t != np.round(t)) or np.any((c > 0) & (t < 1)):
+        raise RetentioError("periods must be whole numbers, ≥ 1 for ended contracts")
+    w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
+    if w.sum() < min_customers or float(np.dot(w, c > 0)) < min_churned:
+        raise InsufficientDataError(Msg("sBG: {value} contracts, {value2} ended — need at least {min_customers} and {min_churned}", value=format(w.sum(), '.0f'), value2=format(np.dot(w, c > 0), '.0f'), min_customers=min_customers, min_churned=min_churned))
+    return t, c, w
+
+
 class ShiftedBetaGeometricFitter(BaseFitter):
     """sBG contract-retention model [FH07]_.
 
@@ -54,15 +69,7 @@ class ShiftedBetaGeometricFitter(BaseFitter):
         """``periods``: renewal periods each contract has completed (for an
         ended contract, the period in which it ended, ≥ 1); ``churned``: 1 if
         it has ended, 0 if still running (right-censored)."""
-        t = np.asarray(periods, dtype=float)
-        c = np.asarray(churned, dtype=float)
-        if len(t) != len(c):
-            raise RetentioError("periods and churned have different lengths")
-        if np.any(t < 0) or np.any(t != np.round(t)) or np.any((c > 0) & (t < 1)):
-            raise RetentioError("periods must be whole numbers, ≥ 1 for ended contracts")
-        w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
-        if w.sum() < self.min_customers or float(np.dot(w, c > 0)) < self.min_churned:
-            raise InsufficientDataError(Msg("sBG: {value} contracts, {value2} ended — need at least {min_customers} and {min_churned}", value=format(w.sum(), '.0f'), value2=format(np.dot(w, c > 0), '.0f'), min_customers=self.min_customers, min_churned=self.min_churned))
+        t, c, w = _contracts(periods, churned, weights, self.min_customers, self.min_churned)
         col = collapse({"t": t, "c": c}, w)
         ts, cs, ws = col.columns["t"], col.columns["c"], col.weights
 
@@ -119,7 +126,7 @@ class ShiftedBetaGeometricFitter(BaseFitter):
         return total
 
 
-class GeometricContractFitter:
+class GeometricContractFitter(BaseFitter):
     """The sBG's limit when every contract ends with the same probability ``p`` per period
     (``alpha, beta -> infinity`` with ``alpha / (alpha + beta) = p``): the geometric model.
 
@@ -128,64 +135,53 @@ class GeometricContractFitter:
     to. Maximum likelihood in closed form: with ``C`` ended contracts and ``sum(t)`` periods at risk (an
     ended contract is at risk in the period it ends in), ``L(p) = p**C (1 - p)**(sum(t) - C)`` and
     ``p = C / sum(t)`` ([FH07]_, eq. (5) and (6) with a single ``theta``).
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        ``churn_rate``.
     """
 
+    _param_names = ("churn_rate",)
     model_name = "geometric"
 
     def __init__(self, min_customers: int = 30, min_churned: int = 5) -> None:
-        self.min_customers = min_customers
+        super().__init__(min_customers=min_customers, min_repeaters=0)
         self.min_churned = min_churned
 
     def fit(self, periods, churned, weights=None):
         """The same input as :meth:`ShiftedBetaGeometricFitter.fit`."""
-        t = np.asarray(periods, dtype=float)
-        c = (np.asarray(churned, dtype=float) > 0).astype(float)
-        if len(t) != len(c):
-            raise RetentioError("periods and churned have different lengths")
-        if np.any(t < 0) or np.any(t != np.round(t)) or np.any((c > 0) & (t < 1)):
-            raise RetentioError("periods must be whole numbers, ≥ 1 for ended contracts")
-        w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
-        ended, exposure = float(np.dot(w, c)), float(np.dot(w, t))
-        if w.sum() < self.min_customers or ended < self.min_churned:
-            raise InsufficientDataError(Msg("sBG: {value} contracts, {value2} ended — need at least {min_customers} and {min_churned}", value=format(w.sum(), '.0f'), value2=format(ended, '.0f'), min_customers=self.min_customers, min_churned=self.min_churned))
+        t, c, w = _contracts(periods, churned, weights, self.min_customers, self.min_churned)
+        ended, exposure = float(np.dot(w, c > 0)), float(np.dot(w, t))
         p = ended / exposure
-        self.p_ = p
-        self.n_customers_ = float(w.sum())
-        self.log_likelihood_ = ended * np.log(p) + (exposure - ended) * np.log1p(-p) if p < 1 else 0.0
-        information = ended / p**2 + (exposure - ended) / (1 - p) ** 2 if p < 1 else np.inf
-        self.standard_error_ = float(1 / np.sqrt(information))
+        at_one = p >= 1  # every contract ended in its first period: p = 1 exactly
+        ll = 0.0 if at_one else ended * np.log(p) + (exposure - ended) * np.log1p(-p)
+        var = 0.0 if at_one else 1 / (ended / p**2 + (exposure - ended) / (1 - p) ** 2)
+        self._store({"params": np.array([p]), "se": np.array([np.sqrt(var)]), "cov": np.array([[var]]),
+                     "log_likelihood": float(ll), "converged": True}, float(w.sum()), len(t))
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "p_"):
-            raise RetentioError(Msg("{name} is not fitted yet: call fit() first", name=type(self).__name__))
+    @property
+    def p_(self) -> float:
+        self._check_fitted()
+        return float(self.params_["churn_rate"])
 
     def survival(self, t) -> np.ndarray:
         """S(t) = (1 - p)**t."""
-        self._check_fitted()
         return (1 - self.p_) ** np.asarray(t, dtype=float)
 
     def retention_rate(self, t) -> np.ndarray:
         """The same in every period: 1 - p."""
-        self._check_fitted()
         return np.full(np.shape(t), 1 - self.p_)
 
     def renewal_probability(self, periods) -> np.ndarray:
         """1 - p, whatever the tenure: nothing is learnt about a contract from its survival."""
-        self._check_fitted()
         return np.full(np.shape(periods), 1 - self.p_)
 
     def expected_payments(self, periods, horizon: int, discount_rate: float = 0.0) -> np.ndarray:
         """Discounted expected further periods paid within ``horizon``: sum of ((1 - p) / (1 + d))**k."""
-        self._check_fitted()
         k = np.arange(1, int(horizon) + 1)
-        total = float(np.sum(((1 - self.p_) / (1 + discount_rate)) ** k))
-        return np.full(np.shape(periods), total)
-
-    def describe(self) -> dict:
-        self._check_fitted()
-        return {"params": {"churn_rate": float(self.p_)}, "se": {"churn_rate": self.standard_error_},
-                "log_likelihood": float(self.log_likelihood_), "customers": int(self.n_customers_)}
+        return np.full(np.shape(periods), float(np.sum(((1 - self.p_) / (1 + discount_rate)) ** k)))
 
 
 def runs_off_together(estimates: dict[str, float] | None) -> bool:
