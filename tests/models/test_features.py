@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from tests.helpers import load_orders, loaded_tables, write_csv
 
 from retentio.db.models import Customer
 from retentio.ingest.importer import run_import
-from retentio.models.features import FEATURES, feature_frame
+from retentio.models.features import FEATURES, feature_frame, sample_modulus, sampled_ids
 
 CUTOFF = dt.datetime(2024, 7, 1)
 ORDERS = [
@@ -62,3 +63,48 @@ def test_features_and_label_on_every_engine(shop_db, tmp_path):
     assert (c2["contract_running"], c2["contract_cancelled"]) == (1, 1)  # cancelled, runs to August
     assert c2["contract_days_left"] == pytest.approx(31)
     assert (c2["case_satisfaction"], c2["open_cases"]) == (2, 0)
+
+
+def test_a_customer_sample_gives_the_sampled_customers_rows_of_the_whole_frame(shop_db, tmp_path):
+    engine, analytics = shop_db
+    rng = np.random.default_rng(4)
+    rows = []
+    for c in range(240):
+        for k in range(int(rng.integers(1, 6))):
+            day = dt.datetime(2024, 1, 1) + dt.timedelta(days=int(rng.integers(0, 240)), hours=int(rng.integers(0, 24)))
+            rows.append((f"o{c}-{k}", f"c{c}", day.isoformat(), f"{rng.uniform(-20, 90):.2f}",
+                         "returned" if rng.random() < 0.1 else ""))
+    load_orders(engine, tmp_path, rows)
+    subs = [[f"s{c}", f"c{c}", "2024-02-01T00:00:00", "2024-09-01T00:00:00", ""] for c in range(0, 240, 7)]
+    summary = run_import(engine, "subscriptions", write_csv(tmp_path / "subs.csv", [
+        "subscription_id", "customer_id", "started_at", "ends_at", "cancelled_at"], subs), shop_time_zone="UTC")
+    assert summary.rows_rejected == 0
+    with loaded_tables(engine, analytics, "UTC", dt.datetime(2024, 12, 31, tzinfo=dt.UTC)) as (backend, tables):
+        whole = feature_frame(backend, tables, engine, CUTOFF, "UTC", horizon_days=60)
+        part = feature_frame(backend, tables, engine, CUTOFF, "UTC", horizon_days=60, one_in=3)
+    picked = whole[sampled_ids(whole["customer_id"].to_numpy(), 3)].reset_index(drop=True)
+    assert 40 < len(part) < 120  # about a third of the customers
+    pd.testing.assert_frame_equal(part, picked, check_dtype=False)
+
+
+@pytest.mark.parametrize(("customers", "largest_id", "target", "k"), [
+    (1_000_000, 1_000_000, 250_000, 4),
+    (999_999, 999_999, 250_000, 3),
+    (499_999, 499_999, 250_000, 1),   # fewer than twice the target: everyone
+    (1_000_000, 2**31, 250_000, 1),    # ids too large to hash exactly: everyone
+])
+def test_sample_modulus(customers, largest_id, target, k):
+    ids = np.linspace(1, largest_id, customers).astype(np.int64)
+    assert sample_modulus(ids, target) == k
+
+
+def test_the_hash_sample_has_no_period_in_the_ids():
+    ids = np.arange(1, 400_001)
+    picked = sampled_ids(ids, 4)
+    assert picked.mean() == pytest.approx(0.25, abs=0.002)
+    # Every block of 4,000 consecutive ids (customers who came at the same time) holds its quarter,
+    # and so does every residue class that a plain ``id % 4`` or ``id % 5`` would have picked.
+    assert np.abs(picked.reshape(-1, 4000).mean(axis=1) - 0.25).max() < 0.04
+    for period in (2, 3, 4, 5, 7, 10):
+        for r in range(period):
+            assert picked[ids % period == r].mean() == pytest.approx(0.25, abs=0.02)

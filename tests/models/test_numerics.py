@@ -229,6 +229,21 @@ def test_bgnbd_analytic_gradient_matches_finite_differences(model, params):
     np.testing.assert_allclose(grad.sum(axis=0), numeric, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("params", [(6.0, 4.0, 22.0), (0.8, 1.5, 3.0), (15.0, 0.9, 200.0)])
+def test_gammagamma_analytic_gradient_matches_finite_differences(params):
+    from scipy.optimize import approx_fprime
+
+    x = np.array([1, 2, 5, 12, 40.0])
+    m = np.array([9.5, 31.0, 18.25, 120.0, 4.0])
+    p = np.array(params)
+    rows, grad = GammaGammaFitter._neg_ll_grad_rows(p, x, m, np.log(x), np.log(m))
+    np.testing.assert_allclose(rows, GammaGammaFitter._neg_ll_rows(p, x, m))
+    # Row by row, so that no row's error hides behind another's.
+    for i in range(len(x)):
+        numeric = approx_fprime(p, lambda q, i=i: GammaGammaFitter._neg_ll_rows(q, x[i:i + 1], m[i:i + 1])[0], 1e-7)
+        np.testing.assert_allclose(grad[i], numeric, rtol=1e-5, atol=1e-6)
+
+
 def test_delta_method_intervals_agree_with_parameter_draws():
     data = simulate.bgnbd(0.5, 5.0, 0.8, 2.5, T=np.round(np.random.default_rng(3).uniform(10, 60, 3000)), seed=4)
     model = BetaGeoFitter().fit(data)

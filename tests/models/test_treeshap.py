@@ -67,6 +67,14 @@ def test_reasons_json_is_the_reasons_as_text():
     assert any(len(r) == 3 for r in as_text) and any(len(r) == 0 for r in as_text)
 
 
+@pytest.mark.parametrize(("push", "kept"), [(0.049996, False), (0.05, True), (0.0500004, True), (0.04, False)])
+def test_a_push_just_below_the_threshold_is_left_out_though_it_rounds_up_to_it(push, kept):
+    names = np.array(["price", "service"])
+    values = np.array([[0.5, push]])
+    want = [{"reason": "price", "push": 0.5}] + ([{"reason": "service", "push": round(push, 4)}] if kept else [])
+    assert json.loads(ChurnModel._as_json(names, values, top=3, min_push=0.05)[0]) == want
+
+
 @pytest.mark.parametrize("top", [0, 1, 3, 7])
 def test_reasons_text_is_what_json_dumps_writes(top):
     # Whole pushes (2.0, not 2), large and tiny ones, ties, names that need escaping, rows with no reason.

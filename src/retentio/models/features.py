@@ -107,6 +107,40 @@ def side_features(engine: Engine, cutoff_utc: dt.datetime) -> pd.DataFrame:
     return out.astype({"customer_id": "int64"})
 
 
+# Fibonacci hashing (Knuth, TAOCP vol. 3, 6.4): the top bits of id × 2**32/φ spread consecutive ids evenly,
+# so a share of customers is picked without the period a plain ``id % k`` would follow. Exact integer
+# arithmetic for ids below 2**31 (the product stays below 2**63) on every engine.
+HASH_MULTIPLIER, HASH_RANGE, MAX_HASHED_ID = 2654435761, 2**32, 2**31 - 1
+
+
+def sample_modulus(ids: np.ndarray, target: int) -> int:
+    """``k`` such that one customer in ``k`` leaves at least ``target`` of ``ids``; 1 (everyone) where the
+    ids are too large to hash exactly or there are not enough of them."""
+    ids = np.asarray(ids)
+    if len(ids) < 2 * target or ids.max(initial=0) > MAX_HASHED_ID or ids.min(initial=0) < 0:
+        return 1
+    return len(ids) // target
+
+
+def in_sample(customer_id: ibis.Value, one_in: int) -> ibis.Value:
+    """True for about one customer in ``one_in``, the same customers at every cutoff."""
+    return (customer_id * HASH_MULTIPLIER) % HASH_RANGE < HASH_RANGE // one_in
+
+
+def sampled_ids(ids: np.ndarray, one_in: int) -> np.ndarray:
+    """:func:`in_sample` in numpy (for frames the operational database gives)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return (ids * HASH_MULTIPLIER) % HASH_RANGE < HASH_RANGE // one_in
+
+
+def sampled_tables(t: Tables, one_in: int) -> Tables:
+    """The orders and contracts of the customers :func:`in_sample` picks (all of them for ``one_in`` 1)."""
+    if one_in <= 1:
+        return t
+    return Tables(t.orders.filter(in_sample(t.orders.customer_id, one_in)),
+                  t.subscriptions.filter(in_sample(t.subscriptions.customer_id, one_in)))
+
+
 def churn_label(t: Tables, cutoff: dt.datetime, horizon_days: float) -> ibis.Table:
     c = ibis.literal(cutoff, type="timestamp")
     end = ibis.literal(cutoff + dt.timedelta(days=horizon_days), type="timestamp")
@@ -125,10 +159,13 @@ def contract_label(t: Tables, cutoff: dt.datetime, horizon_days: float) -> ibis.
 
 def feature_frame(backend: Backend, t: Tables, engine: Engine, cutoff_local: dt.datetime, tz: str, *,
                   horizon_days: float | None = None, typical_interval: float = 90.0,
-                  attributes: tuple[pd.DataFrame, dict[str, str]] | None = None) -> pd.DataFrame:
+                  attributes: tuple[pd.DataFrame, dict[str, str]] | None = None, one_in: int = 1
+                  ) -> pd.DataFrame:
     """One row per customer with a purchase before the cutoff or a contract running at it: FEATURES
     and the attribute columns (+ ``churned`` given a horizon). ``df.attrs["features"]`` lists the
-    feature columns, ``df.attrs["reasons"]`` their churn reasons."""
+    feature columns, ``df.attrs["reasons"]`` their churn reasons. ``one_in`` > 1: only the customers
+    :func:`in_sample` picks, filtered before anything is aggregated."""
+    t = sampled_tables(t, one_in)
     df = backend.execute(order_features(t, cutoff_local))
     contracts = backend.execute(contract_features(t, cutoff_local))
     running = contracts[contracts["contract_running"] == 1]
@@ -137,7 +174,10 @@ def feature_frame(backend: Backend, t: Tables, engine: Engine, cutoff_local: dt.
     if len(extra):
         df = pd.concat([df, extra], ignore_index=True)
         df["purchases"] = df["purchases"].fillna(0)
-    df = df.merge(side_features(engine, to_utc(cutoff_local, tz)), on="customer_id", how="left")
+    side = side_features(engine, to_utc(cutoff_local, tz))
+    if one_in > 1:
+        side = side[sampled_ids(side["customer_id"].to_numpy(), one_in)]
+    df = df.merge(side, on="customer_id", how="left")
     for col in ("contract_running", "contract_cancelled", "open_cases", "cases_90d", "events_30d", "events_90d",
                 "feedback_count"):
         df[col] = df[col].fillna(0).astype(float)

@@ -65,12 +65,19 @@ class GammaGammaFitter(BaseFitter):
         def neg_ll(params: np.ndarray) -> float:
             return float(np.dot(ws, self._neg_ll_rows(params, xs, ms)))
 
+        logs = (np.log(xs), np.log(ms))
+
+        def neg_ll_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
+            rows, g = self._neg_ll_grad_rows(params, xs, ms, *logs)
+            return float(np.dot(ws, rows)), ws @ g
+
         mean = float(np.average(ms, weights=ws))
         var = float(np.average((ms - mean) ** 2, weights=ws)) or mean**2
         # Moment start: p from the coefficient of variation, q = 3, gamma matching the mean.
         p0 = max(mean**2 / var, 0.5)
         x0 = np.log([p0, 3.0, 2.0 * mean / p0])
-        result = fit_mle(neg_ll, x0, c.n_customers, self.penalizer, self._param_names, self.model_name)
+        result = fit_mle(neg_ll, x0, c.n_customers, self.penalizer, self._param_names, self.model_name,
+                         neg_ll_grad=neg_ll_grad)
         self._store(result, c.n_customers, len(ws))
         p, q, g = self.params_
         self.population_mean_ = float(p * g / (q - 1)) if q > 1 else None
@@ -87,6 +94,24 @@ class GammaGammaFitter(BaseFitter):
         ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(g)
               + px * np.log(x) + (px - 1) * np.log(m) - (px + q) * np.log(g + m * x))
         return -ll
+
+    @staticmethod
+    def _neg_ll_grad_rows(params, x, m, log_x, log_m):
+        """Rows of -log L, eq. (4), and of its gradient in (p, q, gamma):
+        d/dp = x [psi(px + q) - psi(px) + log x + log m - log(gamma + m x)],
+        d/dq = psi(px + q) - psi(q) + log gamma - log(gamma + m x),
+        d/dgamma = q / gamma - (px + q) / (gamma + m x)."""
+        p, q, g = params
+        px = p * x
+        log_gmx = np.log(g + m * x)
+        ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(g)
+              + px * log_x + (px - 1) * log_m - (px + q) * log_gmx)
+        psi_sum = special.digamma(px + q)
+        grad = np.empty((len(x), 3))
+        grad[:, 0] = x * (psi_sum - special.digamma(px) + log_x + log_m - log_gmx)
+        grad[:, 1] = psi_sum - special.digamma(q) + np.log(g) - log_gmx
+        grad[:, 2] = q / g - (px + q) / (g + m * x)
+        return -ll, -grad
 
     def conditional_expected_average_profit(self, data=None, *, frequency=None, monetary_value=None) -> np.ndarray:
         """E[M | p, q, gamma, m_x, x] = (gamma + m_x x) p / (p x + q - 1), eq. (5);

@@ -70,10 +70,11 @@ def predict(ctx, facts: pd.DataFrame, typical_interval: float, opts: PredictionO
                                                                   else {})}
     else:
         stages["spend"] = {"status": "skipped", "reason": Msg("no transaction model").to_json()}
-    churn, churn_info = run_stage("churn", lambda: churn_scores(ctx, churn_h, typical_interval), stages)
+    who = facts[(facts["purchases"] > 0) | (facts["contract_running"] == 1)]
+    scored = who["customer_id"].to_numpy(dtype="int64")
+    churn, churn_info = run_stage("churn", lambda: churn_scores(ctx, churn_h, typical_interval, scored), stages)
     contracts, contract_info = run_stage("contracts", lambda: contract_scores(ctx), stages)
 
-    who = facts[(facts["purchases"] > 0) | (facts["contract_running"] == 1)]
     scores = who[["customer_id", "lifecycle", "purchases", "returns"]].astype({"customer_id": "int64"})
     if tx is not None:
         scores = scores.merge(tx, on="customer_id", how="left")

@@ -24,11 +24,20 @@ from retentio.models.churn import (
     classification_metrics,
     stratified_rows,
 )
-from retentio.models.features import feature_frame
+from retentio.models.features import feature_frame, sample_modulus
+
+# Customers whose training and validation features are computed: enough for MAX_TRAIN_ROWS stratified
+# rows to fit on and MAX_JUDGED_ROWS to judge on even where a tenth are too new to be labelled. Rows
+# beyond that were computed only to be left out by the stratified samples (docs/models.md, "Sampling").
+LABELLED_CUSTOMERS = 250_000
 
 
-def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Per customer churn probability and reasons; raises RetentioError when it cannot be trained."""
+def churn_scores(ctx, horizon_days: float, typical_interval: float, customer_ids=None
+                 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per customer churn probability and reasons; raises RetentioError when it cannot be trained.
+
+    ``customer_ids``: every scored customer; from a multiple of ``LABELLED_CUSTOMERS`` on, the labelled
+    frames (training and validation) are built for one customer in ``k`` only."""
     h = dt.timedelta(days=horizon_days)
     as_of = ctx.as_of_local
     if as_of - 2 * h - dt.timedelta(days=90) < ctx.first_local:
@@ -36,10 +45,12 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
                                 days=int(2 * horizon_days)))
     attributes = load_attribute_features(ctx.engine)
 
+    one_in = 1 if customer_ids is None else sample_modulus(customer_ids, LABELLED_CUSTOMERS)
+
     def frame(cutoff, label=True):
         return feature_frame(ctx.backend, ctx.tables, ctx.engine, cutoff, ctx.cfg.time_zone,
                              horizon_days=horizon_days if label else None, typical_interval=typical_interval,
-                             attributes=attributes)
+                             attributes=attributes, one_in=one_in if label else 1)
 
     train, valid = frame(as_of - 2 * h), frame(as_of - h)
     features, reasons = valid.attrs["features"], valid.attrs["reasons"]
@@ -58,6 +69,7 @@ def churn_scores(ctx, horizon_days: float, typical_interval: float) -> tuple[pd.
                  "train_cutoff": (as_of - 2 * h).date().isoformat(), "validation_cutoff": (as_of - h).date().isoformat(),
                  "calibration": calibration_table(judged["churned"].to_numpy(), p),
                  "validated_on": {"rows": len(judged), "of": len(valid)},
+                 "labelled_customers": {"one_in": one_in, "frames": [len(train), len(valid)]},
                  "features": len(features), "attribute_features": [f for f in features if f.startswith("attr_")],
                  "trained_on": {"rows": (model.sampled_ or (len(valid),) * 2)[0], "of": len(valid)},
                  "importance": {k: round(float(v), 4) for k, v in model.importance().head(10).items()}}
