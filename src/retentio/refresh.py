@@ -304,6 +304,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         timings["store"] = time.perf_counter() - t1
         summary["timings_s"] = timings
         summary["out_of_core"] = getattr(ctx.backend, "out_of_core", None)
+        summary["orders_copy"] = getattr(ctx.backend, "orders_copy", None)
         summary["window"] = {"days": ctx.window.days, "source": ctx.window.source, "gaps": ctx.window.gaps_observed}
         with engine.begin() as conn:
             for g, df in kpi.items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from retentio.analytics import frames
+from retentio.analytics import frames, orders_copy
 from retentio.analytics.milestones import customer_milestones
 from retentio.analytics.sources import estimated_orders, load_orders, load_subscriptions, orders_parquet
 from retentio.errors import ConfigError
@@ -102,6 +103,7 @@ class DuckDBBackend(Backend):
         if threads:
             self.con.raw_sql(f"SET threads = {int(threads)}")
         self.out_of_core: dict[str, Any] | None = None
+        self.orders_copy: dict[str, Any] | None = None
         self._folder: str | None = None
 
     def memtable(self, frame: pd.DataFrame) -> ibis.Table:
@@ -118,8 +120,27 @@ class DuckDBBackend(Backend):
         if estimated_orders(engine) >= OUT_OF_CORE_ROWS:
             orders = self._orders_out_of_core(engine, tz, as_of_utc)
         else:
-            orders = self.register_arrow("orders", load_orders(engine, tz, as_of_utc))
+            orders = self._orders_from_copy(engine, tz, as_of_utc, temp=True)
+            if orders is None:
+                orders = self.register_arrow("orders", load_orders(engine, tz, as_of_utc))
         return Tables(orders, self.register_arrow("subscriptions", subs))
+
+    def _orders_from_copy(self, engine: Engine, tz: str, as_of_utc: dt.datetime, *, temp: bool) -> ibis.Table | None:
+        """The orders up to ``as_of_utc`` from the columnar copy (:mod:`~retentio.analytics.orders_copy`), or
+        None where there is none; the same rows, columns and local times as :func:`load_orders`."""
+        with orders_copy.in_step(engine, tz) as copy:
+            self.orders_copy = {"used": copy is not None}
+            if copy is None:
+                return None
+            self.orders_copy.update(state=copy.state, rows=copy.rows, added=copy.added)
+            files = ", ".join(orders_copy.quoted(f) for f in copy.files)
+            # Epoch seconds, as SQLite hands them over: an order at 23:59:59.5 on the as-of day is in,
+            # as in the text comparison of the direct read (as_of_utc is the day's end minus 1 µs).
+            cutoff = math.floor(_as_utc(as_of_utc).timestamp())
+            self.con.raw_sql(
+                f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE orders AS SELECT order_id, customer_id, placed, "
+                f"net_total, status, currency FROM read_parquet([{files}]) WHERE placed_at <= {cutoff}")
+        return self.con.table("orders")
 
     def _orders_out_of_core(self, engine: Engine, tz: str, as_of_utc: dt.datetime) -> ibis.Table:
         import tempfile
@@ -137,6 +158,10 @@ class DuckDBBackend(Backend):
             self.con.raw_sql(f"SET {key} = '{value.replace(chr(39), '')}'")
         if self.threads:
             self.con.raw_sql(f"SET threads = {int(self.threads)}")
+        copied = self._orders_from_copy(engine, tz, as_of_utc, temp=False)
+        if copied is not None:
+            self.out_of_core = {"orders": int(copied.count().execute()), "memory_limit": limit}
+            return copied
         parquet = Path(self._folder) / "orders.parquet"
         schema = orders_parquet(engine, as_of_utc, parquet)
         utc = "to_timestamp(placed_at)" if pa.types.is_integer(schema.field("placed_at").type) \
@@ -156,6 +181,10 @@ class DuckDBBackend(Backend):
 
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _default_memory_limit() -> str:

@@ -98,10 +98,12 @@ def read_parts_in_child(path: str, sqls: list[str]) -> pa.Table | None:
     return pa.concat_tables(parts, promote_options="permissive")
 
 
-def to_parquet(path: str, sql: str, out: Path, schema: pa.Schema) -> bool:
+def to_parquet(path: str, sql: str, out: Path, schema: pa.Schema, *, local_time: str | None = None) -> bool:
     """Write the rows of ``sql`` to the Parquet file ``out`` batch by batch (bounded memory at any size);
-    False when the child could not."""
-    job = {"db": path, "sql": sql, "out": str(out), "parquet": schema.serialize().to_pybytes().hex()}
+    False when the child could not. ``local_time``: a time zone; ``placed_at`` (epoch seconds) gets a
+    column ``placed`` beside it, the same wall-clock time :func:`local_times` gives."""
+    job = {"db": path, "sql": sql, "out": str(out), "parquet": schema.serialize().to_pybytes().hex(),
+           "local_time": local_time}
     try:
         proc = subprocess.run([sys.executable, "-m", "retentio.analytics.sqlite_reader"], input=json.dumps(job),
                               text=True, capture_output=True, timeout=TIMEOUT_S, check=False)
@@ -112,6 +114,18 @@ def to_parquet(path: str, sql: str, out: Path, schema: pa.Schema) -> bool:
         log.warning("the SQLite reader process failed (%s)", (proc.stderr.strip().splitlines() or ["?"])[-1][:200])
         return False
     return True
+
+
+def local_times(batch: pa.RecordBatch, tz: str, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with ``placed`` = ``placed_at`` (epoch seconds, UTC) as naive wall-clock time in ``tz``,
+    converted as :func:`retentio.analytics.sources.to_local` does it; columns in ``schema``'s order."""
+    import pyarrow.compute as pc
+
+    utc = batch.column("placed_at").cast(pa.int64()).cast(pa.timestamp("s")).cast(pa.timestamp("us", "UTC"))
+    placed = utc.cast(pa.timestamp("us")) if tz == "UTC" else pc.local_timestamp(utc.cast(pa.timestamp("us", tz)))
+    columns = {name: batch.column(name) for name in batch.schema.names}
+    columns["placed"] = placed
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
 def write_parquet(batches, out: str, schema: pa.Schema) -> int:
@@ -150,7 +164,10 @@ def main() -> None:
         cur.execute(job["sql"])
         if job.get("parquet"):
             schema = pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(job["parquet"])))
-            write_parquet(cur.fetch_record_batch(), job["out"], schema)
+            batches = cur.fetch_record_batch()
+            if job.get("local_time"):
+                batches = (local_times(b, job["local_time"], schema) for b in batches)
+            write_parquet(batches, job["out"], schema)
             return
         table = cur.fetch_arrow_table()
     tmp = job["out"] + ".part"

@@ -246,6 +246,17 @@ class ShopSetting(Base):
     value: Mapped[dict | list | str | int | float | None] = mapped_column(JSONType)
 
 
+class DataChanges(Base):
+    """How often rows of a table were changed or deleted, counted by triggers (SQLite): the columnar copy
+    of the orders (:mod:`retentio.analytics.orders_copy`) is in step while the count is what it was."""
+
+    __tablename__ = "data_changes"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))  # random per database: a copy of another file never fits
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class RefreshRun(Base):
     __tablename__ = "refresh_runs"
 

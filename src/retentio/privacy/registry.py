@@ -157,6 +157,7 @@ REGISTRY: dict[str, Entry] = {
                                   "retention_pct revenue cum_revenue_per_customer"), why_unlinked=AGGREGATE,
                             export=False),
     "products": Entry(_none("id sku name category price"), why_unlinked=CONFIG, export=False),
+    "data_changes": Entry(_none("name token changes"), why_unlinked=CONFIG, export=False),
     "install_secrets": Entry(_none("name value created_at"), why_unlinked=CONFIG, export=False),
     "shop_settings": Entry(_none("key value"), why_unlinked=CONFIG, export=False),
     "segments": Entry(_none("id name description definition version updated_at"), why_unlinked=CONFIG,
