@@ -158,3 +158,29 @@ def test_a_failed_score_write_beside_the_predictions_fails_the_run_and_keeps_the
         error = c.execute(sa.text("select error from refresh_runs order by id desc limit 1")).scalar()
     assert statuses == ["ok", "failed"]
     assert error == "OSError"  # the kind only: an error's text may hold data
+
+
+def test_the_previous_runs_rows_go_after_the_switch_and_a_failure_there_leaves_them_to_the_next_run(
+        sqlite_engine, tmp_path, monkeypatch):
+    _shop(sqlite_engine, tmp_path, customers=200)
+    first = refresh(sqlite_engine)
+
+    def runs():
+        with sqlite_engine.connect() as c:
+            return tuple({r[0] for r in c.execute(sa.text(f"select distinct run_id from {t}"))}
+                         for t in ("customer_scores", "customer_predictions"))
+
+    assert runs() == ({first.id}, {first.id})
+    real = refresh_module.remove_other_runs
+    monkeypatch.setattr(refresh_module, "remove_other_runs", lambda *_a: (_ for _ in ()).throw(OSError("disk I/O")))
+    second = refresh(sqlite_engine)
+    # The run is complete and read; its predecessor's rows are still there, unread, and the run says why.
+    assert second.status == "ok" and latest_run(sqlite_engine).id == second.id
+    assert second.summary["previous_runs"]["error"]["args"]["kind"] == "OSError"
+    assert runs() == ({first.id, second.id}, {first.id, second.id})
+    preds, _ = predictions(sqlite_engine)
+    assert preds["customer_id"].is_unique and len(preds) > 100
+    monkeypatch.setattr(refresh_module, "remove_other_runs", real)
+    third = refresh(sqlite_engine)
+    assert runs() == ({third.id}, {third.id})
+    assert third.summary["previous_runs"]["removed_beside_view_s"] >= 0

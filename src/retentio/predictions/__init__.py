@@ -16,6 +16,7 @@ never wait on them.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -95,9 +96,10 @@ def predict(ctx, facts: pd.DataFrame, typical_interval: float, opts: PredictionO
     missing = scores["churn_probability"].isna()
     scores.loc[missing, "churn_probability"] = scores.loc[missing, "p_no_purchase"]
     # Rule reasons where the model gave none; rows are turned into dicts only there (10M would not fit).
-    given = scores["reasons"].map(lambda r: isinstance(r, (list, str))).to_numpy(bool)
+    # Every reason is JSON text from here on, as the model's are, so the store writes the column as it is.
+    given = scores["reasons"].notna().to_numpy(bool)
     if not given.all():
-        rules = [rule_reasons(row) for row in scores.loc[~given].to_dict("records")]
+        rules = [json.dumps(rule_reasons(row), ensure_ascii=False) for row in scores.loc[~given].to_dict("records")]
         scores["reasons"] = scores["reasons"].astype(object)
         scores.loc[~given, "reasons"] = pd.Series(rules, index=scores.index[~given], dtype=object)
     scores["value_at_risk"] = scores["clv"] * scores["churn_probability"]
