@@ -184,6 +184,17 @@ def test_a_reader_process_that_fails_leaves_the_direct_read(shop, tmp_path, monk
     assert not list((data_root(shop) / orders_copy.FOLDER).glob("part-*"))
 
 
+def test_a_damaged_copy_is_read_around_and_rebuilt(shop):
+    first = refresh(shop, predictions=False)
+    assert first.summary["orders_copy"]["state"] == "rebuilt"
+    part = next((data_root(shop) / orders_copy.FOLDER).glob("part-*.parquet"))
+    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])  # a disk that lost half a file
+    second = refresh(shop, predictions=False)
+    assert second.status == "ok" and second.summary["orders_copy"] == {"used": False, "unreadable": True}
+    assert second.summary["orders"] == first.summary["orders"]
+    assert _same_as_direct(shop) == "rebuilt"
+
+
 def test_a_refresh_stores_the_same_results_from_the_copy(shop, monkeypatch):
     monkeypatch.setattr(orders_copy, "MIN_BYTES", 1 << 62)
     direct = refresh(shop, predictions=False)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import ibis
 import pandas as pd
 import pyarrow as pa
@@ -137,9 +138,16 @@ class DuckDBBackend(Backend):
             # Epoch seconds, as SQLite hands them over: an order at 23:59:59.5 on the as-of day is in,
             # as in the text comparison of the direct read (as_of_utc is the day's end minus 1 µs).
             cutoff = math.floor(_as_utc(as_of_utc).timestamp())
-            self.con.raw_sql(
-                f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE orders AS SELECT order_id, customer_id, placed, "
-                f"net_total, status, currency FROM read_parquet([{files}]) WHERE placed_at <= {cutoff}")
+            try:
+                self.con.raw_sql(
+                    f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE orders AS SELECT order_id, customer_id, "
+                    f"placed, net_total, status, currency FROM read_parquet([{files}]) WHERE placed_at <= {cutoff}")
+            except duckdb.Error as exc:  # a damaged file: read the database now, rebuild the copy next time
+                log.warning("the columnar copy of the orders is unreadable (%s); reading the database",
+                            type(exc).__name__)
+                orders_copy.forget(copy)
+                self.orders_copy = {"used": False, "unreadable": True}
+                return None
         return self.con.table("orders")
 
     def _orders_out_of_core(self, engine: Engine, tz: str, as_of_utc: dt.datetime) -> ibis.Table:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from retentio.analytics import sqlite_reader
 
@@ -75,6 +76,13 @@ class Copy:
     state: str  # "in_step", "appended" or "rebuilt"
     rows: int
     added: int
+    folder: Path
+
+
+def forget(copy: Copy) -> None:
+    """Drop the manifest of a copy that turned out unreadable (call while the lock is held, inside
+    :func:`in_step`): the next refresh rebuilds it."""
+    (copy.folder / MANIFEST).unlink(missing_ok=True)
 
 
 def usable(engine: Engine) -> bool:
@@ -104,7 +112,7 @@ def in_step(engine: Engine, time_zone: str) -> Iterator[Copy | None]:
     with _locked(where):
         try:
             copy = _bring_in_step(engine, where, time_zone)
-        except (OSError, CopyError, ValueError) as exc:
+        except (OSError, CopyError, ValueError, SQLAlchemyError) as exc:
             log.warning("the columnar copy of the orders was not brought in step (%s); reading the database",
                         type(exc).__name__)
             copy = None
@@ -157,7 +165,7 @@ def _bring_in_step(engine: Engine, where: Path, tz: str) -> Copy | None:
     _remove_unlisted(where, manifest)
     if not manifest.parts:
         return None  # no orders yet: nothing to read from files
-    return Copy([where / p for p in manifest.parts], state, manifest.rows, added)
+    return Copy([where / p for p in manifest.parts], state, manifest.rows, added, where)
 
 
 def _write_parts(engine: Engine, where: Path, lo: int | None, hi: int, tz: str) -> tuple[list[str], int]:
