@@ -166,6 +166,18 @@ def test_many_appends_are_merged_into_one_file(shop, tmp_path, monkeypatch):
     assert manifest.rows == len(ORDERS) + 4
 
 
+def test_a_merge_that_fails_leaves_the_direct_read_and_the_copy_as_it_was(shop, tmp_path, monkeypatch):
+    monkeypatch.setattr(orders_copy, "MAX_PARTS", 1)
+    _same_as_direct(shop)
+    monkeypatch.setattr(orders_copy, "quoted", lambda path: "'/no/such/folder/x.parquet'")
+    _import(shop, tmp_path, [("m1", "c1", "2024-09-01T10:00:00", "1.00")], "m1.csv")
+    run = refresh(shop, predictions=False)
+    assert run.status == "ok" and run.summary["orders_copy"] == {"used": False}
+    monkeypatch.undo()
+    monkeypatch.setattr(orders_copy, "MIN_BYTES", 0)
+    assert _same_as_direct(shop) == "appended"
+
+
 def test_leftovers_of_a_crash_are_removed_and_never_read(shop):
     _same_as_direct(shop)
     where = data_root(shop) / orders_copy.FOLDER

@@ -202,6 +202,8 @@ def _compact(where: Path, manifest: Manifest) -> Manifest:
     con = duckdb.connect()
     try:
         con.execute(f"COPY (SELECT * FROM read_parquet([{files}])) TO {quoted(tmp)} (FORMAT parquet)")
+    except duckdb.Error as exc:  # a full disk, a damaged file: the refresh reads the database instead
+        raise CopyError(type(exc).__name__) from None
     finally:
         con.close()
     os.replace(tmp, where / name)
