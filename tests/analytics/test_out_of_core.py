@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import load_orders
 
 from retentio.analytics import engine as engines
-from retentio.analytics import sqlite_reader
+from retentio.analytics import orders_copy, sqlite_reader
 from retentio.refresh import refresh
 from retentio.results import kpis, predictions, scores
 from retentio.storage import folder
@@ -48,10 +48,11 @@ def _results(engine) -> dict[str, pd.DataFrame]:
             .sort_values("customer_id").reset_index(drop=True)}
 
 
-@pytest.mark.parametrize("reader", ["sqlite-child", "sqlite-in-process", "postgres"])
+@pytest.mark.parametrize("reader", ["sqlite-child", "sqlite-in-process", "sqlite-orders-copy", "postgres"])
 def test_out_of_core_refresh_stores_the_same_results(request, tmp_path, monkeypatch, reader):
     engine = request.getfixturevalue("pg_engine" if reader == "postgres" else "sqlite_engine")
-    monkeypatch.setattr(sqlite_reader, "CHILD_MIN_BYTES", 0 if reader == "sqlite-child" else 1 << 62)
+    monkeypatch.setattr(sqlite_reader, "CHILD_MIN_BYTES", 0 if reader != "sqlite-in-process" else 1 << 62)
+    monkeypatch.setattr(orders_copy, "MIN_BYTES", 0 if reader == "sqlite-orders-copy" else 1 << 62)
     n = _shop(engine, tmp_path)
     with_predictions = reader == "sqlite-child"  # the prediction stage reads the same tables on every path
     in_memory = refresh(engine, predictions=with_predictions)
@@ -62,6 +63,8 @@ def test_out_of_core_refresh_stores_the_same_results(request, tmp_path, monkeypa
     run = refresh(engine, predictions=with_predictions)
     assert run.status == "ok"
     assert run.summary["out_of_core"]["orders"] == n
+    # The orders copy stands in for the refresh's own Parquet file (docs/engines.md, "The orders copy").
+    assert (run.summary["orders_copy"] or {}).get("used", False) == (reader == "sqlite-orders-copy")
     got = _results(engine)
     assert len(got["scores"]) > 200 and (len(got["predictions"]) > 200) == with_predictions
     pd.testing.assert_frame_equal(got["kpis"], want["kpis"])
