@@ -31,6 +31,7 @@ from retentio.analytics.milestones import customer_milestones
 from retentio.analytics.sources import estimated_orders, load_orders, load_subscriptions, orders_parquet
 from retentio.errors import ConfigError
 from retentio.i18n import Msg
+from retentio.timezones import as_utc
 
 log = logging.getLogger(__name__)
 ENGINES = ("duckdb", "postgres", "pyspark")
@@ -137,7 +138,9 @@ class DuckDBBackend(Backend):
             files = ", ".join(orders_copy.quoted(f) for f in copy.files)
             # Epoch seconds, as SQLite hands them over: an order at 23:59:59.5 on the as-of day is in,
             # as in the text comparison of the direct read (as_of_utc is the day's end minus 1 µs).
-            cutoff = math.floor(_as_utc(as_of_utc).timestamp())
+            instant = as_utc(as_of_utc)
+            assert instant is not None  # given a time, never None
+            cutoff = math.floor(instant.timestamp())
             try:
                 self.con.raw_sql(
                     f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE orders AS SELECT order_id, customer_id, "
@@ -189,10 +192,6 @@ class DuckDBBackend(Backend):
 
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
-
-
-def _as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def _default_memory_limit() -> str:

@@ -119,10 +119,10 @@ def to_parquet(path: str, sql: str, out: Path, schema: pa.Schema, *, local_time:
 def local_times(batch: pa.RecordBatch, tz: str, schema: pa.Schema) -> pa.RecordBatch:
     """``batch`` with ``placed`` = ``placed_at`` (epoch seconds, UTC) as naive wall-clock time in ``tz``,
     converted as :func:`retentio.analytics.sources.to_local` does it; columns in ``schema``'s order."""
-    import pyarrow.compute as pc
+    from retentio.analytics.sources import to_local
 
-    utc = batch.column("placed_at").cast(pa.int64()).cast(pa.timestamp("s")).cast(pa.timestamp("us", "UTC"))
-    placed = utc.cast(pa.timestamp("us")) if tz == "UTC" else pc.local_timestamp(utc.cast(pa.timestamp("us", tz)))
+    utc = batch.column("placed_at").cast(pa.int64()).cast(pa.timestamp("s")).cast(pa.timestamp("us"))
+    placed = to_local(utc, tz)
     columns = {name: batch.column(name) for name in batch.schema.names}
     columns["placed"] = placed
     return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
