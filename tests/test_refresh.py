@@ -183,4 +183,4 @@ def test_the_previous_runs_rows_go_after_the_switch_and_a_failure_there_leaves_t
     monkeypatch.setattr(refresh_module, "remove_other_runs", real)
     third = refresh(sqlite_engine)
     assert runs() == ({third.id}, {third.id})
-    assert third.summary["previous_runs"]["removed_beside_view_s"] >= 0
+    assert third.summary["previous_runs"]["removed_s"] >= 0

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -302,8 +302,14 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         t1 = time.perf_counter()
         timings["store_scores_beside_predictions"] = scores_written.result()
         preds = _predictions_without(preds, objectors)
-        if preds is not None and len(preds):
-            store_predictions(engine, run_id, preds, ctx.as_of_utc)
+        preds_written = (writer.submit(_timed, store_predictions, engine, run_id, preds, ctx.as_of_utc)
+                         if preds is not None and len(preds) else None)
+        # The customer view is built from the frames being written, while they are written (it read them back
+        # after the switch before, 5-7 s at 1M customers). Readers open the view of the newest complete run,
+        # so this run's file is not read before its switch.
+        step("view")
+        summary["customer_view"] = _materialise_view(engine, run_id, scores, preds, timings)
+        timings["store_predictions_beside_view"] = preds_written.result() if preds_written is not None else 0.0
         timings["store"] = time.perf_counter() - t1
         summary["timings_s"] = timings
         summary["out_of_core"] = getattr(ctx.backend, "out_of_core", None)
@@ -330,14 +336,23 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
                 conn.execute(delete(model).where(model.run_id != run_id))
         # The switch to this run: its KPI and cohort rows and the run record.
         timings["switch"] = time.perf_counter() - t1
-        # Readers look at the newest complete run only, so the previous run's million scores and predictions
-        # are removed in the writer thread while the view is written (3.8 s at 1M customers, one after the
-        # other before). A run that dies first leaves them to the next one, which removes every other run's.
-        others_removed = writer.submit(_timed, remove_other_runs, engine, run_id)
-        step("view")
-        _materialise_view(engine, run_id, timings, others_removed)
+        _prune_views(engine, run_id)
+        # Readers look at the newest complete run only, so the previous run's million scores and predictions go
+        # now. (Removed beside the next refresh's load instead, they slowed it by as much: docs/benchmarks.md,
+        # "Stop 26".) A run that dies first leaves them to the next one, which removes every other run's.
+        t1 = time.perf_counter()
+        try:
+            remove_other_runs(engine, run_id)
+            removed: dict[str, Any] = {"removed_s": time.perf_counter() - t1}
+        except Exception as exc:  # the run is complete and visible; its predecessor's rows wait for the next one
+            log.warning("the previous run's rows were not removed: %s", type(exc).__name__)
+            removed = {"error": Msg("the previous run's rows were not removed ({kind})",
+                                    kind=type(exc).__name__).to_json()}
+        timings["previous_rows_removed"] = removed.get("removed_s")
         with session_scope(engine) as s:
-            return s.get(RefreshRun, run_id)
+            run = s.get(RefreshRun, run_id)
+            run.summary = {**(run.summary or {}), "previous_runs": removed, "timings_s": dict(timings)}
+            return run
     except Exception as exc:
         writer.shutdown(wait=True)  # no write of this run may still be going on when it is marked failed
         with session_scope(engine) as s:
@@ -400,28 +415,28 @@ def remove_other_runs(engine: Engine, run_id: int) -> None:
             conn.execute(delete(CustomerPrediction).where(CustomerPrediction.run_id != run_id))
 
 
-def _materialise_view(engine: Engine, run_id: int, timings: dict[str, float], others_removed: Future) -> None:
-    """The customer view for pages and flows; the run is complete without it (readers rebuild it), and
-    without the older runs' rows gone (the next refresh removes them)."""
+def _materialise_view(engine: Engine, run_id: int, scores: pd.DataFrame, preds: pd.DataFrame | None,
+                      timings: dict[str, float]) -> dict[str, Any]:
+    """The customer view for pages and flows; the run is complete without it (readers rebuild it)."""
     from retentio.act import view_store
+    from retentio.act.view import result_columns
 
     t0 = time.perf_counter()
     try:
-        facts = view_store.materialise(engine, run_id)
+        facts = view_store.materialise(engine, run_id, results=result_columns(engine, scores, preds), prune=False)
     except Exception as exc:  # a full disk must not undo a finished refresh
         facts = {"error": Msg("the customer view was not written ({kind})", kind=type(exc).__name__).to_json()}
-    view_s = time.perf_counter() - t0
+    timings["view"] = time.perf_counter() - t0
+    return facts
+
+
+def _prune_views(engine: Engine, run_id: int) -> None:
+    from retentio.act import view_store
+
     try:
-        removed: dict[str, Any] = {"removed_beside_view_s": others_removed.result()}
-    except Exception as exc:  # the run is complete and visible; its predecessor's rows wait for the next one
-        log.warning("the previous run's rows were not removed: %s", type(exc).__name__)
-        removed = {"error": Msg("the previous run's rows were not removed ({kind})",
-                                kind=type(exc).__name__).to_json()}
-    with session_scope(engine) as s:
-        run = s.get(RefreshRun, run_id)
-        run.summary = {**(run.summary or {}), "customer_view": facts, "previous_runs": removed,
-                       "timings_s": {**timings, "view": view_s,
-                                     "previous_rows_removed_beside_view": removed.get("removed_beside_view_s")}}
+        view_store.prune_older(engine, run_id)
+    except OSError as exc:  # readers take the newest run's file; an older one left over is only disk space
+        log.warning("older customer views not removed: %s", type(exc).__name__)
 
 
 def _predict(ctx: Context, facts: pd.DataFrame, typical_interval: float, options) -> tuple[pd.DataFrame | None,

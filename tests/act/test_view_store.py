@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
+import pyarrow.compute
+import pytest
+import sqlalchemy as sa
 from tests.act.conftest import NOW
 
 from retentio.act import segments, view_store
@@ -61,3 +65,48 @@ def test_the_view_read_by_several_children_equals_the_one_read_in_process(shop, 
     assert len(parts) == (3 if shop.engine.dialect.name == "sqlite" else 0)  # PostgreSQL is read over ADBC
     assert got.num_rows == expected.num_rows == 40
     assert got.sort_by("customer_id").equals(expected.sort_by("customer_id"))
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin"])
+def test_the_view_a_refresh_builds_from_its_frames_equals_the_one_read_back_from_the_tables(db, tmp_path, tz):
+    """The refresh writes the view while its predictions are being stored, from the frames it stores: the file
+    must hold exactly what the stored path (``load_view`` reading the run's rows) gives at the same moment."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    from tests.helpers import load_orders
+
+    from retentio.act.view import load_view
+    from retentio.privacy.objection import set_objection
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in range(220):
+        t = rng.uniform(0, 300)
+        while t < 730:
+            at = dt.datetime(2023, 1, 1) + dt.timedelta(days=t, microseconds=int(rng.integers(0, 10**6)))
+            rows.append((f"o{len(rows)}", f"c{c}", at.isoformat(), f"{rng.gamma(4, 8):.2f}",
+                         "returned" if rng.random() < 0.05 else ""))
+            t += rng.exponential(40)
+    rows.append(("g1", "", "2024-06-01T10:00:00", "12.00"))  # a guest order
+    load_orders(db, tmp_path, rows, tz=tz)
+    with db.connect() as conn:
+        ids = [r[0] for r in conn.execute(sa.text("SELECT id FROM customers ORDER BY id"))]
+    set_objection(db, ids[3], True)  # no predictions, no RFM scores
+    run = refresh(db)
+    assert run.summary["predictions"]["stages"]["transactions"]["status"] == "ok"
+    path = view_store.view_dir(db) / run.summary["customer_view"]["file"]
+    got = pq.read_table(path)
+    built = dt.datetime.fromisoformat(got.schema.metadata[b"retentio.built_at"].decode())
+    expected = load_view(db, built, run_id=run.id)
+    got = got.replace_schema_metadata(None)
+    assert got.schema == expected.schema
+    assert got.num_rows == expected.num_rows == len(ids)
+    order = pa.compute.sort_indices(got, [("customer_id", "ascending")])
+    got, expected = got.take(order), expected.take(pa.compute.sort_indices(expected, [("customer_id", "ascending")]))
+    for name in got.column_names:
+        assert got.column(name).equals(expected.column(name)), name
+    objector = got.filter(pa.compute.equal(got.column("customer_id"), ids[3]))
+    assert objector.column("churn_probability")[0].as_py() is None and objector.column("r_score")[0].as_py() is None
+    assert objector.column("purchases")[0].as_py() > 0
+    assert pa.compute.count(got.column("churn_probability")).as_py() > 200
+    assert pa.compute.count(got.column("r_score")).as_py() > 200

@@ -22,9 +22,7 @@ from retentio.results import latest_run
 VIEW_SQL = """
 SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c.locale, c.country,
        c.time_zone, CAST(c.birthday AS TEXT) AS birthday, {t[c.created_at]} AS created_at,
-       s.purchases, s.revenue, s.lifecycle, s.rfm_segment, s.recovery_track, s.r_score, s.f_score, s.m_score,
-       {t[s.first_purchase_at]} AS first_purchase_at, {t[s.last_purchase_at]} AS last_purchase_at,
-       s.expected_interval_days, p.p_alive, p.churn_probability, p.clv, p.value_at_risk, p.expected_purchases,
+       @RESULTS@
        cs.status AS email_consent, {t[cs.double_opt_in_at]} AS double_opt_in_at, f.nps_last, k.open_cases,
        COALESCE(o.orders_90d, 0) AS orders_90d, COALESCE(o.revenue_90d, 0) AS revenue_90d,
        COALESCE(ev.events_30d, 0) AS events_30d, COALESCE(ev.carts_30d, 0) AS carts_abandoned_30d,
@@ -33,9 +31,7 @@ SELECT c.id AS customer_id, c.external_id, c.email, c.first_name, c.last_name, c
        lt.loyalty_tier, {t[lr.last_redemption_at]} AS last_redemption_at,
        {t[lc.last_contact_at]} AS last_contact_at
 FROM customers c
-LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = @RUN_ID@
-LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = @RUN_ID@ AND c.objected_at IS NULL
-LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.channel = 'email' AND cs.purpose = 'marketing'
+@RESULT_JOINS@LEFT JOIN consents cs ON cs.customer_id = c.id AND cs.channel = 'email' AND cs.purpose = 'marketing'
 LEFT JOIN (SELECT customer_id, score AS nps_last FROM (
              SELECT customer_id, score, ROW_NUMBER() OVER (PARTITION BY customer_id
                                                            ORDER BY submitted_at DESC, id DESC) AS rn
@@ -81,22 +77,91 @@ SCHEMA = pa.schema([
 ])
 
 
-def _sql(run_id: int, now: dt.datetime) -> str:
+# The run's stored results in the view: read back from the tables, or given by the refresh that has them.
+SCORE_COLUMNS = ("purchases", "revenue", "lifecycle", "rfm_segment", "recovery_track", "r_score", "f_score",
+                 "m_score", "first_purchase_at", "last_purchase_at", "expected_interval_days")
+PREDICTION_COLUMNS = ("p_alive", "churn_probability", "clv", "value_at_risk", "expected_purchases")
+_TIMES = ("first_purchase_at", "last_purchase_at")
+STORED_RESULTS = ", ".join(f"{{t[s.{c}]}} AS {c}" if c in _TIMES else f"s.{c}" for c in SCORE_COLUMNS) + ", " + \
+    ", ".join(f"p.{c}" for c in PREDICTION_COLUMNS) + ","
+STORED_JOINS = """LEFT JOIN customer_scores s ON s.customer_id = c.id AND s.run_id = @RUN_ID@
+LEFT JOIN customer_predictions p ON p.customer_id = c.id AND p.run_id = @RUN_ID@ AND c.objected_at IS NULL
+"""
+
+
+def _sql(run_id: int, now: dt.datetime, *, stored: bool = True) -> str:
     """The view's SQL for one refresh and one moment; the times are literals in the stored format
-    (text in SQLite, compared as text; cast from the literal to timestamp in PostgreSQL)."""
+    (text in SQLite, compared as text; cast from the literal to timestamp in PostgreSQL). ``stored``
+    False: without the run's scores and predictions, which the caller joins (:func:`result_columns`)."""
     def lit(t: dt.datetime) -> str:
         return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return (VIEW_SQL.replace("@RUN_ID@", str(int(run_id))).replace("@SINCE_90@", lit(now - dt.timedelta(days=90)))
+    results, joins = (STORED_RESULTS, STORED_JOINS) if stored else ("c.objected_at IS NOT NULL AS objected,", "")
+    return (VIEW_SQL.replace("@RESULTS@", results).replace("@RESULT_JOINS@", joins)
+            .replace("@RUN_ID@", str(int(run_id))).replace("@SINCE_90@", lit(now - dt.timedelta(days=90)))
             .replace("@SINCE_30@", lit(now - dt.timedelta(days=30))).replace("@NOW@", lit(now)))
 
 
+def result_columns(engine: Engine, scores: pd.DataFrame, preds: pd.DataFrame | None) -> pa.Table:
+    """A refresh's scores and predictions as the view reads them back from the tables: the frames it has just
+    written (``refresh.scores_frame`` and the predictions it stores), so that the view need not wait for them
+    to be written and read again. SQLite hands times over in whole seconds, PostgreSQL to the microsecond."""
+    cols: dict[str, pa.Array] = {"customer_id": pa.array(scores["customer_id"].to_numpy("int64"))}
+    whole_seconds = engine.dialect.name == "sqlite"
+    for c in SCORE_COLUMNS:
+        col = scores[c]
+        if c in _TIMES:
+            col = pd.to_datetime(col, utc=True).dt.tz_localize(None)
+            col = col.dt.floor("s") if whole_seconds else col
+        cols[c] = pa.array(col, from_pandas=True).cast(SCHEMA.field(c).type)
+    return _with_predictions(pa.table(cols), preds)
+
+
+def _with_predictions(table: pa.Table, preds: pd.DataFrame | None) -> pa.Table:
+    if preds is None or not len(preds):
+        for c in PREDICTION_COLUMNS:
+            table = table.append_column(c, pa.nulls(table.num_rows, SCHEMA.field(c).type))
+        return table
+    p = pa.table({"customer_id": pa.array(preds["customer_id"].to_numpy("int64")),
+                  **{c: pa.array(preds[c], from_pandas=True).cast(SCHEMA.field(c).type) for c in PREDICTION_COLUMNS}})
+    at = pc.index_in(table.column("customer_id"), value_set=p.column("customer_id"))
+    for c in PREDICTION_COLUMNS:
+        table = table.append_column(c, p.column(c).take(at))
+    return table
+
+
+def _join_results(table: pa.Table, results: pa.Table) -> pa.Table:
+    """``table`` (the view's SQL without results, in its row order) with ``results`` joined by customer; a
+    customer who objected to profiling keeps no predictions, as in the stored view's join."""
+    at = pc.index_in(table.column("customer_id"), value_set=results.column("customer_id"))
+    objected = pc.fill_null(table.column("objected"), False)
+    cols = {}
+    for f in SCHEMA:
+        if f.name in SCORE_COLUMNS or f.name in PREDICTION_COLUMNS:
+            col = results.column(f.name).take(at)
+            if f.name in PREDICTION_COLUMNS:
+                col = pc.if_else(objected, pa.scalar(None, f.type), col)
+            cols[f.name] = col.cast(f.type)
+        else:
+            cols[f.name] = table.column(f.name)
+    return pa.table(cols, schema=SCHEMA)
+
+
 def load_view(engine: Engine, now: dt.datetime, *, run_id: int | None = None,
-              require_double_opt_in: bool = True) -> pa.Table:
-    """The customer view as Arrow, with the derived day counts and contactability at ``now``."""
+              require_double_opt_in: bool = True, results: pa.Table | None = None) -> pa.Table:
+    """The customer view as Arrow, with the derived day counts and contactability at ``now``.
+
+    ``results``: the run's scores and predictions as :func:`result_columns` gives them; read from the tables
+    when not given."""
     if run_id is None:
         run = latest_run(engine, required=False)
         run_id = run.id if run is not None else None
-    table = fetch_arrow(engine, _sql(-1 if run_id is None else run_id, now), {}, SCHEMA, key=("customers", "c.id"))
+    sql = _sql(-1 if run_id is None else run_id, now, stored=results is None)
+    if results is None:
+        table = fetch_arrow(engine, sql, {}, SCHEMA, key=("customers", "c.id"))
+    else:
+        slim = pa.schema([f for f in SCHEMA if f.name not in SCORE_COLUMNS and f.name not in PREDICTION_COLUMNS]
+                         + [pa.field("objected", pa.bool_())])
+        table = _join_results(fetch_arrow(engine, sql, {}, slim, key=("customers", "c.id")), results)
     now_naive = pa.scalar(now.astimezone(dt.UTC).replace(tzinfo=None), pa.timestamp("us"))
     days = {name: pc.divide(pc.cast(pc.subtract(now_naive, table.column(col)), pa.int64()), 86_400e6)
             for name, col in (("days_since_last_purchase", "last_purchase_at"),

@@ -8,6 +8,12 @@ open the file of the newest complete run and keep it in one in-process DuckDB
 table until a newer run appears. The file is written under a temporary name
 and renamed, so no reader ever sees half of it.
 
+The refresh writes its view before its run is complete, while its
+predictions are being stored: the run's scores and predictions come from the
+frames it stores rather than from the tables (``results``;
+tests/act/test_view_store.py holds the two equal), and older runs' files are
+removed only once the run is complete, since readers open those until then.
+
 What it does not hold is newer than the refresh: a consent withdrawn an hour
 ago still counts as reachable in a preview, but the worker checks consent
 again before anything is sent (docs/delivery.md).
@@ -46,14 +52,18 @@ def _path(engine: Engine, run_id: int) -> Path:
     return view_dir(engine) / f"customer_view-run{int(run_id)}.parquet"
 
 
-def materialise(engine: Engine, run_id: int, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Write the view of run ``run_id`` as of ``now``; older runs' files are removed."""
+def materialise(engine: Engine, run_id: int, now: dt.datetime | None = None, *, results: pa.Table | None = None,
+                prune: bool = True) -> dict[str, Any]:
+    """Write the view of run ``run_id`` as of ``now``; older runs' files are removed unless ``prune`` is
+    False (a refresh writes its view before its run is complete: readers still open the previous one's).
+    ``results``: the run's scores and predictions, given by the refresh that computed them
+    (:func:`retentio.act.view.result_columns`)."""
     from retentio.act.view import load_view
     from retentio.shop import load_config
 
     now = now or dt.datetime.now(dt.UTC)
     cfg = load_config(engine)
-    table = load_view(engine, now, run_id=run_id, require_double_opt_in=cfg.require_double_opt_in)
+    table = load_view(engine, now, run_id=run_id, require_double_opt_in=cfg.require_double_opt_in, results=results)
     table = table.replace_schema_metadata({b"retentio.built_at": now.isoformat().encode(),
                                            b"retentio.run_id": str(run_id).encode()})
     path = _path(engine, run_id)
@@ -61,14 +71,19 @@ def materialise(engine: Engine, run_id: int, now: dt.datetime | None = None) -> 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     pq.write_table(table, tmp, compression="zstd", row_group_size=256_000)
     os.replace(tmp, path)
-    for old in path.parent.glob("customer_view-run*.parquet"):
-        if old != path:
-            try:
-                if int(old.stem.rsplit("run", 1)[1]) < run_id:
-                    old.unlink(missing_ok=True)
-            except (ValueError, OSError):
-                continue
+    if prune:
+        prune_older(engine, run_id)
     return {"file": path.name, "rows": table.num_rows, "built_at": now.isoformat()}
+
+
+def prune_older(engine: Engine, run_id: int) -> None:
+    """Remove the files of runs older than ``run_id``."""
+    for old in view_dir(engine).glob("customer_view-run*.parquet"):
+        try:
+            if int(old.stem.rsplit("run", 1)[1]) < run_id:
+                old.unlink(missing_ok=True)
+        except (ValueError, OSError):
+            continue
 
 
 def rematerialise(engine: Engine) -> str:

@@ -334,8 +334,9 @@ class CustomerScore(Base):
     r_score: Mapped[int | None] = mapped_column(Integer)
     f_score: Mapped[int | None] = mapped_column(Integer)
     m_score: Mapped[int | None] = mapped_column(Integer)
-    rfm_segment: Mapped[str | None] = mapped_column(String(32), index=True)
-    lifecycle: Mapped[str] = mapped_column(String(16), index=True)
+    # Not indexed: readers take one run's rows by (run_id, customer_id); see migration 0010.
+    rfm_segment: Mapped[str | None] = mapped_column(String(32))
+    lifecycle: Mapped[str] = mapped_column(String(16))
     recovery_track: Mapped[str | None] = mapped_column(String(32))
     expected_interval_days: Mapped[float | None] = mapped_column(Float)
     interval_source: Mapped[str | None] = mapped_column(String(8))
