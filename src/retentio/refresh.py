@@ -308,6 +308,7 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         # after the switch before, 5-7 s at 1M customers). Readers open the view of the newest complete run,
         # so this run's file is not read before its switch.
         step("view")
+        generation = _view_generation(engine)
         summary["customer_view"] = _materialise_view(engine, run_id, scores, preds, timings)
         timings["store_predictions_beside_view"] = preds_written.result() if preds_written is not None else 0.0
         timings["store"] = time.perf_counter() - t1
@@ -337,6 +338,9 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         # The switch to this run: its KPI and cohort rows and the run record.
         timings["switch"] = time.perf_counter() - t1
         _prune_views(engine, run_id)
+        if _view_generation(engine) != generation:
+            # An erasure or objection while the view was written rewrote the previous run's view, not this one's.
+            summary["customer_view"]["rewritten"] = _rematerialise(engine)
         # Readers look at the newest complete run only, so the previous run's million scores and predictions go
         # now. (Removed beside the next refresh's load instead, they slowed it by as much: docs/benchmarks.md,
         # "Stop 26".) A run that dies first leaves them to the next one, which removes every other run's.
@@ -351,7 +355,8 @@ def refresh(engine: Engine, *, as_of: dt.date | None = None, engine_name: str = 
         timings["previous_rows_removed"] = removed.get("removed_s")
         with session_scope(engine) as s:
             run = s.get(RefreshRun, run_id)
-            run.summary = {**(run.summary or {}), "previous_runs": removed, "timings_s": dict(timings)}
+            run.summary = {**(run.summary or {}), "previous_runs": removed, "timings_s": dict(timings),
+                           "customer_view": summary["customer_view"]}
             return run
     except Exception as exc:
         writer.shutdown(wait=True)  # no write of this run may still be going on when it is marked failed
@@ -428,6 +433,18 @@ def _materialise_view(engine: Engine, run_id: int, scores: pd.DataFrame, preds: 
         facts = {"error": Msg("the customer view was not written ({kind})", kind=type(exc).__name__).to_json()}
     timings["view"] = time.perf_counter() - t0
     return facts
+
+
+def _view_generation(engine: Engine) -> str:
+    from retentio.act import view_store
+
+    return view_store.generation(engine)
+
+
+def _rematerialise(engine: Engine) -> str:
+    from retentio.act import view_store
+
+    return view_store.rematerialise(engine)
 
 
 def _prune_views(engine: Engine, run_id: int) -> None:

@@ -110,3 +110,33 @@ def test_the_view_a_refresh_builds_from_its_frames_equals_the_one_read_back_from
     assert objector.column("purchases")[0].as_py() > 0
     assert pa.compute.count(got.column("churn_probability")).as_py() > 200
     assert pa.compute.count(got.column("r_score")).as_py() > 200
+
+
+def test_an_erasure_while_the_refresh_writes_its_view_reaches_that_view(shop, monkeypatch):
+    """The view is written before the run is complete; an erasure in between rewrites the view readers open
+    then (the previous run's), so the refresh writes its own again once it is the newest."""
+    import pyarrow.parquet as pq
+
+    from retentio import refresh as refresh_module
+    from retentio.privacy.erase import erase
+
+    for cid in range(1, 6):
+        shop.customer(cid)
+        shop.order(cid, NOW - dt.timedelta(days=10 * cid), total=20.0 * cid)
+    refresh(shop.engine, predictions=False)
+    real = refresh_module._materialise_view
+
+    def then_erased(*args, **kwargs):
+        facts = real(*args, **kwargs)
+        erase(shop.engine, 3, actor="test")
+        return facts
+
+    monkeypatch.setattr(refresh_module, "_materialise_view", then_erased)
+    run = refresh(shop.engine, predictions=False)
+    assert run.summary["customer_view"]["rewritten"] == "rewritten"
+    view = pq.read_table(view_store.view_dir(shop.engine) / run.summary["customer_view"]["file"])
+    assert view.num_rows == 4 and 3 not in view.column("customer_id").to_pylist()
+    assert "k3@example.org" not in view.column("email").to_pylist()
+    view_store.forget()
+    _table, meta = view_store.current(shop.engine)
+    assert meta["run_id"] == run.id and meta["rows"] == 4

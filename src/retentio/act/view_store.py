@@ -29,6 +29,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,23 @@ def prune_older(engine: Engine, run_id: int) -> None:
             continue
 
 
+def generation(engine: Engine) -> str:
+    """Changes whenever :func:`rematerialise` starts: a refresh that built its view before its switch
+    compares it before and after, since an erasure in between rewrote the previous run's view, not its own."""
+    try:
+        return (view_dir(engine) / ".rewritten").read_text()
+    except OSError:
+        return ""
+
+
 def rematerialise(engine: Engine) -> str:
     """Write the newest run's view again from the tables now (after an erasure or an objection changed
     them); a file that cannot be rewritten is removed, so no stale copy keeps what the tables lost."""
+    try:
+        view_dir(engine).mkdir(parents=True, exist_ok=True)
+        (view_dir(engine) / ".rewritten").write_text(uuid.uuid4().hex)
+    except OSError:  # no writable folder: no view file either
+        pass
     forget(engine)
     run_id = _latest_run_id(engine)
     if run_id is None:
