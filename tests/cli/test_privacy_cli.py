@@ -50,6 +50,10 @@ def test_export_writes_json_and_csvs(shop, tmp_path):
     assert (tmp_path / "x" / "orders.csv").read_text().count("\n") == len(bundle["tables"]["orders"]) + 1
     as_json = json.loads(run(shop, "privacy", "export", who["ref"], "--format", "json").output)
     assert as_json["tables"]["orders"] == bundle["tables"]["orders"]
+    rows, files = sum(len(t) for t in bundle["tables"].values()), len(list((tmp_path / "x").iterdir()))
+    assert f"{rows} rows in {files} files written to" in " ".join(r.output.split())
+    de = run(shop, "privacy", "export", who["ref"], "--out", str(tmp_path / "y"), lang="de")
+    assert f"{rows} Zeilen in {files} Dateien nach" in " ".join(de.output.split())
 
 
 def test_erase_then_log_and_the_export_shows_nobody(shop):

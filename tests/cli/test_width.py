@@ -30,7 +30,7 @@ def shop(tmp_path_factory):
 COMMANDS = [["kpis"], ["kpis", "--period", "week"], ["cohorts"], ["cohorts", "--metric", "revenue"], ["segments"],
             ["segments", "--by", "lifecycle"], ["at-risk"], ["predict"], ["customer", "Kundennummer-00004"],
             ["flows", "list"], ["flows", "outbox"], ["flows", "report"], ["targets", "--cost", "2"],
-            ["config", "show"]]
+            ["config", "show"], ["budget"], ["budget", "--cac", "40"], ["calendar"]]
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -51,3 +51,20 @@ def test_columns_left_out_are_named_with_the_way_to_see_them(shop):
     assert "Nov 2024 *" not in res.stdout
     res = runner.invoke(app, ["--db", str(shop), "--lang", "de", "kpis"], env={"COLUMNS": "80"})
     assert "--format csv" in res.stdout and "Spalten" in res.stdout
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "pays back the acquisition cost of"),
+                                              ("de", "amortisiert die Akquisekosten von")])
+def test_the_budget_gives_its_reasons_in_full_and_what_the_entered_cac_pays_back_in(shop, lang, words):
+    import json
+
+    res = runner.invoke(app, ["--db", str(shop), "--lang", lang, "budget", "--cac", "40"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert "\u2026" not in res.stdout  # no reason cut off with an ellipsis
+    text = " ".join(res.stdout.split())
+    assert ("sales a day (" if lang == "en" else "Verkäufe am Tag (") in text
+    out = json.loads(runner.invoke(app, ["--db", str(shop), "budget", "--cac", "40", "--format", "json"]).stdout)
+    months = out["payback"]["acquisition_months"]
+    assert (words in text) == (months is not None and out["recommended"] is None)
+    if months is not None and out["recommended"] is None:
+        assert (f"{months:.1f}" if lang == "en" else f"{months:.1f}".replace(".", ",")) in text

@@ -30,16 +30,22 @@ def budget_cmd(cac: float = typer.Option(None, "--cac", help=_("Customer acquisi
     rule, sales = out["rule"], out["rule"]["sales"]
     rows = [{"basis": _("Rule of the guides"), "acq": rule["acquisition"], "ret": rule["retention"],
              "why": _("{n} sales a day ({band})", n=f.num(sales["per_day"], 1), band=BANDS[rule["band"]])}]
+    p = out["payback"]
     if out["recommended"]:
-        p = out["payback"]
         rows.append({"basis": _("By payback"), "acq": out["recommended"]["acquisition"],
                      "ret": out["recommended"]["retention"],
                      "why": _("pays back in {a} months (new) vs {r} (kept)", a=f.num(p["acquisition_months"], 1),
                               r=f.num(p["retention_months"], 1))})
-    emit(rows, [("basis", _("Basis"), None), ("acq", _("Acquisition %"), None), ("ret", _("Retention %"), None),
-                ("why", _("Why"), None)], fmt)
+    # The reasons are sentences under the table: in a column of their own they were cut at 80 columns.
+    emit(rows, [("basis", _("Basis"), None), ("acq", _("Acquisition %"), None), ("ret", _("Retention %"), None)],
+         fmt, csv_keys=["basis", "acq", "ret", "why"])
     if fmt != "table":
         return
+    for row in rows:
+        say(_("{basis}: {why}.", basis=row["basis"], why=row["why"]))
+    if p and p.get("acquisition_months") is not None and not out["recommended"]:
+        say(_("A new customer pays back the acquisition cost of {cac} in {months} months.",
+              cac=f.money(out["inputs"]["cac"]), months=f.num(p["acquisition_months"], 1)))
     g = out["retention_gain"]
     if g:
         say(_("+{points} points of retention: {profit} more expected profit (80 % interval {low} to {high}).",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from retentio.cli.base import FormatOpt, LangOpt, app, check_format, lang_of, state
+from retentio.cli.base import FormatOpt, LangOpt, app, check_format, fmt_for, lang_of, state
 from retentio.cli.output import emit, say, to_json
 from retentio.i18n import _, current_lang, trn
 
@@ -29,7 +29,7 @@ def export_cmd(customer: str = typer.Argument(..., help=_("Customer number")),
     from retentio.privacy.export import write_folder
     from retentio.services import privacy
 
-    lang_of(lang)
+    lang = lang_of(lang)
     check_format(fmt, ("files", "json"))
     data = privacy.export(state.engine(), _op(), customer)
     if fmt == "json":
@@ -38,7 +38,9 @@ def export_cmd(customer: str = typer.Argument(..., help=_("Customer number")),
     folder = out or Path(f"privacy-export-{data['customer_id']}")
     written = write_folder(data, folder)
     rows = sum(len(r) for r in data["tables"].values())
-    say(_("{rows} rows in {files} files written to {folder}.", rows=rows, files=len(written), folder=str(folder)))
+    f = fmt_for(lang, state.engine())
+    say(_("{rows} in {files} written to {folder}.", rows=trn(lang, "{n} row", "{n} rows", rows, n=f.num(rows)),
+          files=trn(lang, "{n} file", "{n} files", len(written), n=f.num(len(written))), folder=str(folder)))
 
 
 @privacy_app.command("erase", help=_("Erase a customer: personal data goes, orders and points stay anonymous."))
