@@ -183,3 +183,27 @@ def test_the_check_model_is_judged_on_all_rows_or_a_stratified_sample(n):
     assert np.all(np.diff(rows) > 0)
     assert abs(y[rows].mean() - y.mean()) < 1e-4  # the label's share is kept
     assert np.array_equal(rows, evaluation_rows(y, MAX_JUDGED_ROWS))  # the same rows in every run
+
+
+def test_without_gamma_gamma_each_customer_is_expected_to_spend_their_own_average_order(monkeypatch):
+    import pandas as pd
+
+    from retentio.errors import RetentioError
+    from retentio.i18n import Msg
+    from retentio.predictions import transactions
+
+    def refuses(self, *_a, **_k):
+        raise RetentioError(Msg("too few repeat buyers"))
+
+    monkeypatch.setattr(transactions.GammaGammaFitter, "fit", refuses)
+    sm = pd.DataFrame({"frequency": [0, 2, 3], "monetary_value": [np.nan, 10.0, 20.0]})
+    warnings = []
+    spend, info = transactions._spend(sm, sm, warnings)
+    # A one-time buyer has no repeat spend of their own: the mean of those who have.
+    assert spend.tolist() == [15.0, 10.0, 20.0]
+    assert info["status"] == "skipped"
+    (w,) = warnings
+    for lang, words in (("en", "Gamma-Gamma could not be used (too few repeat buyers): each customer's expected "
+                               "spend per order is their own average order value"),
+                        ("de", "Gamma-Gamma war nicht anwendbar")):
+        assert w.render(lang).startswith(words)

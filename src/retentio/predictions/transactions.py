@@ -59,8 +59,8 @@ def _spend(fit_on: pd.DataFrame, sm: pd.DataFrame, warnings: list[Msg]) -> tuple
     try:
         gg = GammaGammaFitter().fit(fit_on.assign(monetary_value=fit_on["monetary_value"].fillna(0.0)))
     except RetentioError as exc:
-        warnings.append(Msg("Gamma-Gamma not used ({why}); expected spend = each customer's mean order value",
-                            why=exc.msg))
+        warnings.append(Msg("Gamma-Gamma could not be used ({why}): each customer's expected spend per order is "
+                            "their own average order value", why=exc.msg))
         own = np.where(sm["frequency"] > 0, money, np.nan)
         fallback = np.nanmean(own) if np.isfinite(own).any() else 0.0
         return np.where(np.isfinite(own), own, fallback), {"status": "skipped", "reason": exc.to_json()}
