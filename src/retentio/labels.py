@@ -132,6 +132,10 @@ SETTINGS = {
     "retention_years": N_("Erase customers inactive for this many years (empty: off)"),
 }
 
+# Consent channels and purposes, as the customer page and `retentio customer` name them.
+CONSENT_CHANNELS = {"email": N_("E-mail")}
+CONSENT_PURPOSE_NAMES = {"marketing": N_("advertising"), "transactional": N_("service messages")}
+
 TABLES = {
     "lifecycle": LIFECYCLE, "track": TRACKS, "segment": SEGMENTS, "reason": REASONS, "skip": SKIPS,
     "verdict": VERDICTS, "verdict_short": VERDICTS_SHORT, "window_source": WINDOW_SOURCES,
@@ -139,7 +143,7 @@ TABLES = {
     "period": PERIODS, "unit": UNITS, "stage": STAGE_STATUSES, "stage_name": STAGES, "model": MODEL_NAMES, "message": MESSAGE_STATUSES,
     "role": ROLES, "job": JOB_STATUSES, "job_kind": JOB_KINDS, "tile": TILES, "timeline": TIMELINE,
     "op": OPERATORS, "step": STEPS, "branch": BRANCHES, "kind": KINDS,
-    "setting": SETTINGS, "milestone": MILESTONES,
+    "setting": SETTINGS, "milestone": MILESTONES, "channel": CONSENT_CHANNELS, "purpose": CONSENT_PURPOSE_NAMES,
 }
 
 

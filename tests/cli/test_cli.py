@@ -113,3 +113,23 @@ def test_import_line_counts_rows_in_the_right_number(tmp_path, lang, rows, said)
                         env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert said in " ".join(res.output.split())
+
+
+@pytest.mark.parametrize(("lang", "line"), [("de", "Einwilligung E-Mail/Werbung: erteilt seit"),
+                                             ("en", "Consent E-mail/advertising: granted since")])
+def test_the_profile_names_consent_channel_and_purpose_in_the_language_asked(shop, lang, line):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from retentio.consent import GRANTED, Statement, record
+    from retentio.db.session import get_engine
+
+    engine = get_engine(f"sqlite:///{shop}")
+    with engine.begin() as conn:
+        cid = conn.execute(sa.text("SELECT id FROM customers WHERE external_id = 'c3'")).scalar()
+        at = dt.datetime(2024, 5, 1, 8, tzinfo=dt.UTC)
+        record(conn, [Statement(cid, GRANTED, "test", at, at)], require_doi=True, now=at)
+    res = runner.invoke(app, ["--db", str(shop), "--lang", lang, "customer", "c3"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert line in res.output

@@ -169,7 +169,8 @@ def customer(ref: str = typer.Argument(..., help=_("Customer number (external id
         say(_("Contract: renews next month with {p}; {m} more months expected (2 years, discounted)",
               p=f.share(pr["contract_renewal_probability"]), m=f.num(pr["contract_expected_months"], 1)))
     for k in p.get("consents") or []:
-        say(_("Consent {channel}/{purpose}: {status} since {when}", channel=k["channel"], purpose=k["purpose"],
+        say(_("Consent {channel}/{purpose}: {status} since {when}", channel=label("channel", k["channel"]),
+              purpose=label("purpose", k["purpose"]),
               status=label("consent", k["status"]), when=f.datetime(k["recorded_at"], zone)))
     emit([{**o, "lines": len(o["lines"])} for o in p["orders"][-15:]],
          [("external_id", _("Order"), None), ("placed_at", _("Date"), lambda d: f.order_time(d, zone)),
