@@ -67,6 +67,11 @@ def test_out_of_core_refresh_stores_the_same_results(request, tmp_path, monkeypa
     assert (run.summary["orders_copy"] or {}).get("used", False) == (reader == "sqlite-orders-copy")
     got = _results(engine)
     assert len(got["scores"]) > 200 and (len(got["predictions"]) > 200) == with_predictions
+    # Out of core the predictions are stored before the view is built, not beside it (memory).
+    timings = run.summary["timings_s"]
+    assert ("store_predictions_before_view" in timings) == with_predictions
+    assert "store_predictions_beside_view" not in timings
+    assert ("store_predictions_beside_view" in in_memory.summary["timings_s"]) == with_predictions
     pd.testing.assert_frame_equal(got["kpis"], want["kpis"])
     pd.testing.assert_frame_equal(got["scores"], want["scores"])
     # Sums taken in another row order differ in the last bits, and the fitted optimum moves within the
