@@ -140,3 +140,33 @@ def test_an_erasure_while_the_refresh_writes_its_view_reaches_that_view(shop, mo
     view_store.forget()
     _table, meta = view_store.current(shop.engine)
     assert meta["run_id"] == run.id and meta["rows"] == 4
+
+
+def test_a_view_that_cannot_be_rewritten_after_such_an_erasure_is_removed(shop, monkeypatch):
+    from retentio import refresh as refresh_module
+    from retentio.privacy.erase import erase
+
+    for cid in range(1, 6):
+        shop.customer(cid)
+        shop.order(cid, NOW - dt.timedelta(days=10 * cid), total=20.0 * cid)
+    refresh(shop.engine, predictions=False)
+    real, real_materialise = refresh_module._materialise_view, view_store.materialise
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk gone bad")
+
+    def then_erased_and_broken(*args, **kwargs):
+        facts = real(*args, **kwargs)
+        erase(shop.engine, 3, actor="test")
+        monkeypatch.setattr(view_store, "materialise", broken)
+        return facts
+
+    monkeypatch.setattr(refresh_module, "_materialise_view", then_erased_and_broken)
+    run = refresh(shop.engine, predictions=False)
+    assert run.status == "ok" and run.summary["customer_view"]["rewritten"] == "removed (RuntimeError)"
+    assert not list(view_store.view_dir(shop.engine).glob("customer_view-run*.parquet"))
+    monkeypatch.setattr(view_store, "materialise", real_materialise)
+    view_store.forget()
+    table, meta = view_store.current(shop.engine)  # rebuilt from the tables
+    assert meta["run_id"] == run.id and meta["rows"] == 4
+    assert 3 not in view_store.run_query(table.select("customer_id")).column("customer_id").to_pylist()
