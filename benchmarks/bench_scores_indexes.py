@@ -12,7 +12,6 @@ Prints a JSON document with the best times and the ratios with / without.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import time
@@ -47,28 +46,20 @@ def main() -> None:
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     import sqlalchemy as sa
+    from bench_store import customers_and_two_runs
 
     from retentio.db.bulk import append_frame
-    from retentio.db.models import Customer, CustomerScore, RefreshRun
+    from retentio.db.models import CustomerScore
     from retentio.db.session import get_engine
 
     n = args.customers
-    OUT.mkdir(exist_ok=True)
     result: dict = {"customers": n}
     old, new = scores(n, 1, seed=1), scores(n, 2, seed=2)
     for mode in ("with", "without", "with", "without"):  # alternated: the page cache warms both alike
         path = OUT / f"scores-{n}-{mode}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        engine = get_engine(f"sqlite:///{path}")
-        append_frame(engine, Customer.__table__, pd.DataFrame({"id": np.arange(1, n + 1),
-                                                               "external_id": [f"c{i}" for i in range(n)]}))
-        with engine.begin() as conn:
-            for run_id in (1, 2):
-                conn.execute(sa.insert(RefreshRun.__table__).values(
-                    id=run_id, started_at=dt.datetime.now(dt.UTC), as_of=dt.datetime.now(dt.UTC),
-                    engine="duckdb", time_zone="UTC", status="ok"))
-            if mode == "with":
+        engine = customers_and_two_runs(path, n)
+        if mode == "with":
+            with engine.begin() as conn:
                 for name, column in INDEXES.items():
                     conn.exec_driver_sql(f"CREATE INDEX {name} ON customer_scores ({column})")
         append_frame(engine, CustomerScore.__table__, old)

@@ -41,23 +41,20 @@ def predictions(n: int, run_id: int, seed: int) -> pd.DataFrame:
                              + pd.to_timedelta(rng.random(n) * 100, unit="D")).floor("s")})
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--customers", type=int, default=1_000_000)
-    args = ap.parse_args()
+def customers_and_two_runs(path: Path, n: int):
+    """A new database at ``path`` with ``n`` customers and two complete runs (1 and 2) to store results under;
+    also used by bench_scores_indexes.py."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     import sqlalchemy as sa
 
-    from retentio.db.bulk import append_frame, rebuilding
-    from retentio.db.models import Customer, CustomerPrediction, RefreshRun
-    from retentio.db.session import get_engine, make_engine
+    from retentio.db.bulk import append_frame
+    from retentio.db.models import Customer, RefreshRun
+    from retentio.db.session import get_engine
 
-    n = args.customers
     OUT.mkdir(exist_ok=True)
-    base = OUT / f"store-{n}.db"
     for suffix in ("", "-wal", "-shm"):
-        Path(str(base) + suffix).unlink(missing_ok=True)
-    engine = get_engine(f"sqlite:///{base}")
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    engine = get_engine(f"sqlite:///{path}")
     append_frame(engine, Customer.__table__, pd.DataFrame({"id": np.arange(1, n + 1),
                                                            "external_id": [f"c{i}" for i in range(n)]}))
     with engine.begin() as conn:
@@ -65,6 +62,22 @@ def main() -> None:
             conn.execute(sa.insert(RefreshRun.__table__).values(
                 id=run_id, started_at=dt.datetime.now(dt.UTC), as_of=dt.datetime.now(dt.UTC), engine="duckdb",
                 time_zone="UTC", status="ok"))
+    return engine
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    args = ap.parse_args()
+    n = args.customers
+    base = OUT / f"store-{n}.db"
+    engine = customers_and_two_runs(base, n)
+    import sqlalchemy as sa
+
+    from retentio.db.bulk import append_frame, rebuilding
+    from retentio.db.models import CustomerPrediction
+    from retentio.db.session import make_engine
+
     append_frame(engine, CustomerPrediction.__table__, predictions(n, 1, seed=1), json_text=("reasons",))
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -112,6 +112,13 @@ def test_the_view_a_refresh_builds_from_its_frames_equals_the_one_read_back_from
     assert pa.compute.count(got.column("r_score")).as_py() > 200
 
 
+def _five_customers_refreshed(shop) -> None:
+    for cid in range(1, 6):
+        shop.customer(cid)
+        shop.order(cid, NOW - dt.timedelta(days=10 * cid), total=20.0 * cid)
+    refresh(shop.engine, predictions=False)
+
+
 def test_an_erasure_while_the_refresh_writes_its_view_reaches_that_view(shop, monkeypatch):
     """The view is written before the run is complete; an erasure in between rewrites the view readers open
     then (the previous run's), so the refresh writes its own again once it is the newest."""
@@ -120,10 +127,7 @@ def test_an_erasure_while_the_refresh_writes_its_view_reaches_that_view(shop, mo
     from retentio import refresh as refresh_module
     from retentio.privacy.erase import erase
 
-    for cid in range(1, 6):
-        shop.customer(cid)
-        shop.order(cid, NOW - dt.timedelta(days=10 * cid), total=20.0 * cid)
-    refresh(shop.engine, predictions=False)
+    _five_customers_refreshed(shop)
     real = refresh_module._materialise_view
 
     def then_erased(*args, **kwargs):
@@ -146,10 +150,7 @@ def test_a_view_that_cannot_be_rewritten_after_such_an_erasure_is_removed(shop, 
     from retentio import refresh as refresh_module
     from retentio.privacy.erase import erase
 
-    for cid in range(1, 6):
-        shop.customer(cid)
-        shop.order(cid, NOW - dt.timedelta(days=10 * cid), total=20.0 * cid)
-    refresh(shop.engine, predictions=False)
+    _five_customers_refreshed(shop)
     real, real_materialise = refresh_module._materialise_view, view_store.materialise
 
     def broken(*_a, **_k):
