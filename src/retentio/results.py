@@ -37,7 +37,13 @@ def current_run(engine: Engine) -> RefreshRun:
 def _frame(engine: Engine, stmt) -> pd.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(stmt)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        df = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    # pandas 3 infers text columns as strings with NaN for a missing value; callers take rows as dicts, where a
+    # missing name must be None, not a float (`retentio at-risk` failed on a customer without a first name).
+    for col in df.columns:
+        if pd.api.types.is_string_dtype(df[col]) and not pd.api.types.is_object_dtype(df[col]):
+            df[col] = df[col].astype(object).where(df[col].notna(), None)
+    return df
 
 
 def kpis(engine: Engine, granularity: str, window_days: int | None = None, *,

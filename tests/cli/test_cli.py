@@ -133,3 +133,21 @@ def test_the_profile_names_consent_channel_and_purpose_in_the_language_asked(sho
     res = runner.invoke(app, ["--db", str(shop), "--lang", lang, "customer", "c3"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert line in res.output
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_at_risk_lists_customers_with_and_without_a_name(shop, fmt):
+    import sqlalchemy as sa
+
+    from retentio.db.session import get_engine
+
+    with get_engine(f"sqlite:///{shop}").begin() as conn:  # some named, most not: a text column with gaps
+        conn.execute(sa.text("UPDATE customers SET first_name = 'Zoë', last_name = 'O''Brien' "
+                             "WHERE external_id IN ('c3', 'c7')"))
+    res = runner.invoke(app, ["--db", str(shop), "--lang", "en", "at-risk", "--top", "50", "--format", fmt],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    if fmt == "json":
+        rows = json.loads(res.output)["rows"]
+        names = {r["external_id"]: r["name"] for r in rows}
+        assert names.get("c3") == "Zoë O'Brien" and all(v is None for k, v in names.items() if k not in ("c3", "c7"))
